@@ -1,0 +1,2 @@
+/** @module @coffer/agent */
+export {};

@@ -1,0 +1,2 @@
+/** @module @coffer/cli */
+export {};

@@ -1,0 +1,187 @@
+/**
+ * @module encoding/varint
+ * LEB128 varints and a bounded byte reader/writer shared by the pack footer, tree and manifest
+ * codecs (docs/format.md §2). Decoding never reads past the input and rejects non-minimal forms,
+ * so that every value has exactly one encoding.
+ */
+import { FormatError } from '../errors.js';
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** Appends values to a growing buffer; `finish()` returns the bytes written. */
+export class ByteWriter {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  /** Writes one byte. */
+  u8(value: number): this {
+    this.reserve(1);
+    this.buf[this.len++] = value & 0xff;
+    return this;
+  }
+
+  /** Writes a little-endian unsigned 32-bit integer. */
+  u32le(value: number): this {
+    this.reserve(4);
+    this.buf.writeUInt32LE(value, this.len);
+    this.len += 4;
+    return this;
+  }
+
+  /** Writes an unsigned LEB128 varint (a safe integer or a bigint up to 2^64-1). */
+  uvarint(value: number | bigint): this {
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`uvarint: ${value}`);
+      this.reserve(8);
+      while (value >= 0x80) {
+        this.buf[this.len++] = (value % 0x80) | 0x80;
+        value = Math.floor(value / 0x80);
+      }
+      this.buf[this.len++] = value;
+      return this;
+    }
+    if (value < 0n || value > MAX_U64) throw new RangeError(`uvarint: ${value}`);
+    this.reserve(10);
+    while (value >= 0x80n) {
+      this.buf[this.len++] = Number(value & 0x7fn) | 0x80;
+      value >>= 7n;
+    }
+    this.buf[this.len++] = Number(value);
+    return this;
+  }
+
+  /** Writes a signed 64-bit integer as a zigzag-encoded uvarint. */
+  svarint(value: bigint): this {
+    if (value < -(1n << 63n) || value >= 1n << 63n) throw new RangeError(`svarint: ${value}`);
+    return this.uvarint(value >= 0n ? value << 1n : (-value << 1n) - 1n);
+  }
+
+  /** Writes raw bytes. */
+  raw(bytes: Uint8Array): this {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+    return this;
+  }
+
+  /** Writes a uvarint length followed by the bytes. */
+  bytes(bytes: Uint8Array): this {
+    return this.uvarint(bytes.length).raw(bytes);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Returns a copy of the bytes written. */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+/** Reads values from a byte range; every read checks bounds and throws FormatError(what). */
+export class ByteReader {
+  private pos: number;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly what: string,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  /** Offset of the next byte to read. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Bytes left before the end of the range. */
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Throws a FormatError about this input. */
+  fail(message: string): never {
+    throw new FormatError(this.what, message);
+  }
+
+  private need(n: number): void {
+    if (n > this.end - this.pos) this.fail(`truncated at offset ${this.pos} (need ${n} bytes)`);
+  }
+
+  /** Reads one byte. */
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  /** Reads a little-endian unsigned 32-bit integer. */
+  u32le(): number {
+    this.need(4);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+  }
+
+  /** Reads a minimal uvarint that must fit in a safe integer. */
+  uvarint(): number {
+    const v = this.uvarint64();
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`integer ${v} too large`);
+    return Number(v);
+  }
+
+  /** Reads a minimal uvarint up to 2^64-1. */
+  uvarint64(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      const byte = this.u8();
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) this.fail('non-minimal varint');
+        if (result > MAX_U64) this.fail('varint overflows 64 bits');
+        return result;
+      }
+      shift += 7n;
+    }
+    return this.fail('varint longer than 10 bytes');
+  }
+
+  /** Reads a zigzag-encoded signed 64-bit integer. */
+  svarint(): bigint {
+    const z = this.uvarint64();
+    return (z & 1n) === 0n ? z >> 1n : -((z + 1n) >> 1n);
+  }
+
+  /** Reads `n` raw bytes (a view, not a copy). */
+  raw(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Reads a uvarint length (at most `max`) and that many bytes. */
+  bytes(max: number): Uint8Array {
+    const n = this.uvarint();
+    if (n > max) this.fail(`length ${n} exceeds limit ${max}`);
+    return this.raw(n);
+  }
+}
