@@ -1,2 +1,37 @@
-/** @module @coffer/agent */
-export {};
+/**
+ * @module @coffer/agent
+ * The agent: vault client, backup, restore and verify engines, and the machine's registration.
+ */
+export {
+  VaultClient,
+  VaultError,
+  VaultUnreachableError,
+  type VaultClientOptions,
+} from './client/vault-client.js';
+export { CertificateMismatchError, pinnedDispatcher } from './client/pinned-dispatcher.js';
+export { BlobReader, MissingBlobError } from './client/blob-reader.js';
+export {
+  resolveConfigDir,
+  loadAgent,
+  saveAgent,
+  isRegistered,
+  writeFileAtomic,
+  type AgentState,
+  type LoadedAgent,
+} from './config/agent-state.js';
+export {
+  Backup,
+  type BackupOptions,
+  type BackupProgress,
+  type BackupResult,
+  type BackupWarning,
+} from './backup/backup.js';
+export {
+  Restore,
+  type ConflictMode,
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreStats,
+} from './restore/restore.js';
+export { Verifier, type Damage, type VerifyResult } from './verify/verify.js';
+export { resolvePoint } from './points.js';

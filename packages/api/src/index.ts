@@ -1,2 +1,11 @@
-/** @module @coffer/api */
-export {};
+/**
+ * @module @coffer/api
+ * The HTTP contract shared by the vault, the agent and the portal: routes, schemas, error codes.
+ */
+export * from './errors.js';
+export * from './common.js';
+export * from './roles.js';
+export * from './tenancy.js';
+export * from './backup.js';
+export * from './restore.js';
+export * from './routes.js';

@@ -1,2 +1,5 @@
-/** @module @coffer/cli */
-export {};
+/**
+ * @module @coffer/cli
+ * The `coffer` command.
+ */
+export { main, buildProgram } from './main.js';

@@ -1,2 +1,13 @@
-/** @module @coffer/storage */
-export {};
+/**
+ * @module @coffer/storage
+ * The BlobStore interface and its adapters.
+ */
+export {
+  InvalidRangeError,
+  validateKey,
+  type BlobInfo,
+  type BlobStore,
+  type PutOptions,
+} from './blob-store.js';
+export { FsBlobStore } from './fs/fs-blob-store.js';
+export { MemoryBlobStore } from './memory/memory-blob-store.js';

@@ -1,0 +1,581 @@
+/**
+ * @module backup/backup
+ * The backup engine: walks the sources, skips files unchanged since the parent point, chunks,
+ * deduplicates, seals on worker threads, packs and uploads with bounded memory, then commits the
+ * recovery point, which the vault makes visible only once everything it needs is stored.
+ */
+import type { Point, PointStats } from '@coffer/api';
+import {
+  BlobType,
+  EntryType,
+  StreamChunker,
+  blobId,
+  encodeManifest,
+  encodeTree,
+  gearTable,
+  idHex,
+  sealBlob,
+  treeRefs,
+  decodeManifest,
+  type ContentRef,
+  type MasterKeys,
+  type TreeEntry,
+} from '@coffer/core';
+import type { BigIntStats } from 'node:fs';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BlobReader } from '../client/blob-reader.js';
+import { VaultError, type VaultClient } from '../client/vault-client.js';
+import { Limiter } from '../limiter.js';
+import { Excludes } from './excludes.js';
+import { KnownIds } from './known-ids.js';
+import { SealPool } from './seal-pool.js';
+import { TreeCache } from './tree-cache.js';
+import { PackUploader } from './uploader.js';
+import { buildSourceTree, type SourceNode } from './sources.js';
+
+export interface BackupWarning {
+  path: string;
+  message: string;
+}
+
+export interface BackupProgress {
+  files: number;
+  directories: number;
+  bytesDone: number;
+  /** Bytes of all files to look at, once the scan has finished; else undefined. */
+  bytesTotal: number | undefined;
+  filesTotal: number | undefined;
+  addedBytes: number;
+  storedBytes: number;
+  currentPath: string;
+}
+
+export interface BackupOptions {
+  client: VaultClient;
+  agentId: string;
+  keys: MasterKeys;
+  /** This keyring's cache directory (known ids, sealed trees). */
+  cacheDir: string;
+  paths: readonly string[];
+  item: string;
+  excludes: readonly string[];
+  hostname: string;
+  username: string;
+  program: string;
+  /** Sealing threads; default one per core. */
+  sealThreads?: number;
+  onWarning?(warning: BackupWarning): void;
+}
+
+export interface BackupResult {
+  point: Point;
+  stats: PointStats;
+  warnings: BackupWarning[];
+}
+
+const READ_SIZE = 4 * 1024 * 1024;
+const O_NOATIME = constants.O_NOATIME ?? 0;
+
+function emptyStats(): PointStats {
+  return {
+    files: 0,
+    directories: 0,
+    otherEntries: 0,
+    bytes: 0,
+    newFiles: 0,
+    changedFiles: 0,
+    unchangedFiles: 0,
+    addedBytes: 0,
+    storedBytes: 0,
+    warnings: 0,
+  };
+}
+
+/** Printable form of a byte path (invalid UTF-8 shown as U+FFFD). */
+export function printable(path: Buffer): string {
+  return path.toString('utf8');
+}
+
+function nameKey(name: Buffer): string {
+  return name.toString('latin1');
+}
+
+/** One backup run. */
+export class Backup {
+  readonly progress: BackupProgress = {
+    files: 0,
+    directories: 0,
+    bytesDone: 0,
+    bytesTotal: undefined,
+    filesTotal: undefined,
+    addedBytes: 0,
+    storedBytes: 0,
+    currentPath: '',
+  };
+  private readonly warnings: BackupWarning[] = [];
+  private readonly gear: Int32Array;
+  private readonly excludes: Excludes;
+  private stats = emptyStats();
+  private failure: unknown;
+  private hardLinks = new Map<string, { content: ContentRef[] | undefined; size: number }>();
+
+  constructor(private readonly options: BackupOptions) {
+    this.gear = gearTable(options.keys.idKey);
+    this.excludes = new Excludes(options.excludes);
+  }
+
+  private warn(path: Buffer | string, message: string): void {
+    const warning = { path: typeof path === 'string' ? path : printable(path), message };
+    this.warnings.push(warning);
+    this.stats.warnings++;
+    this.options.onWarning?.(warning);
+  }
+
+  /** Runs the backup and commits the point. */
+  async run(): Promise<BackupResult> {
+    const { options } = this;
+    const sources = await buildSourceTree(options.paths);
+    void this.scan(sources);
+    const known = await KnownIds.load(join(options.cacheDir, 'known-ids'));
+    // A stale cache must never let a point refer to data the vault lost.
+    await known.remove(await options.client.missing(known.all()));
+    try {
+      return await this.attempt(sources, known, true);
+    } catch (error) {
+      if (!(error instanceof VaultError) || error.code !== 'CLOSURE_INCOMPLETE') throw error;
+      // The vault lacks something this agent believed stored: start over, reading everything.
+      await known.remove(known.all());
+      this.stats = emptyStats();
+      this.warnings.length = 0;
+      return await this.attempt(sources, known, false);
+    }
+  }
+
+  private async attempt(
+    sources: SourceNode,
+    known: KnownIds,
+    useParent: boolean,
+  ): Promise<BackupResult> {
+    const { options } = this;
+    const startTime = new Date();
+    const reader = new BlobReader(options.client, options.agentId, options.keys);
+    const trees = new TreeCache(join(options.cacheDir, 'trees'), options.keys, reader);
+    const parent = useParent ? await this.parentPoint(reader) : undefined;
+    const parentRoot = parent ? await trees.load(parent.tree) : undefined;
+    const uploader = new PackUploader(options.client, known);
+    const pool = new SealPool(options.keys, options.sealThreads);
+    // Bounds chunks waiting for a sealing thread (each up to the chunker's max).
+    const sealing = new Limiter(Math.max(2, pool.size * 2));
+    const run = new WalkRun(this, options.keys, this.gear, uploader, pool, sealing, trees);
+    try {
+      const rootEntries = sources.isSource
+        ? await run.directoryEntries(sources.path, parentRoot)
+        : await run.children(sources, parentRoot);
+      const rootId = await run.storeTree(rootEntries);
+      await sealing.drain();
+      this.throwIfFailed();
+      const endTime = new Date();
+      this.stats.storedBytes = uploader.stats.storedBytes;
+      const manifestBytes = encodeManifest({
+        tree: rootId,
+        paths: sources.sourcePaths,
+        hostname: options.hostname,
+        username: options.username,
+        startTimeNs: BigInt(startTime.getTime()) * 1_000_000n,
+        endTimeNs: BigInt(endTime.getTime()) * 1_000_000n,
+        ...(parent ? { parent: Buffer.from(parent.id, 'hex') } : {}),
+        item: options.item,
+        tags: [],
+        excludes: [...options.excludes],
+        stats: this.stats,
+        program: options.program,
+      });
+      const manifestId = blobId(options.keys.idKey, manifestBytes);
+      const sealed = sealBlob(options.keys, BlobType.manifest, manifestId, manifestBytes);
+      await uploader.add(manifestId, BlobType.manifest, sealed, [rootId]);
+      await uploader.flush();
+      this.stats.storedBytes = uploader.stats.storedBytes;
+      this.progress.storedBytes = this.stats.storedBytes;
+      const point = await options.client.commitPoint({
+        item: options.item,
+        manifest: idHex(manifestId),
+        ...(parent ? { parent: parent.id } : {}),
+        hostname: options.hostname,
+        startTime: startTime.toISOString(),
+        endTime: endTime.toISOString(),
+        stats: this.stats,
+      });
+      return { point, stats: { ...this.stats }, warnings: [...this.warnings] };
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** @internal Records a failure of background work. */
+  fail(error: unknown): void {
+    this.failure ??= error;
+  }
+
+  /** @internal Throws the first failure of background work. */
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** @internal */
+  get state(): {
+    stats: PointStats;
+    progress: BackupProgress;
+    excludes: Excludes;
+    hardLinks: Map<string, { content: ContentRef[] | undefined; size: number }>;
+    warn: (path: Buffer | string, message: string) => void;
+  } {
+    return {
+      stats: this.stats,
+      progress: this.progress,
+      excludes: this.excludes,
+      hardLinks: this.hardLinks,
+      warn: (p, m) => this.warn(p, m),
+    };
+  }
+
+  private async parentPoint(reader: BlobReader): Promise<{ id: string; tree: Buffer } | undefined> {
+    const { points } = await this.options.client.points(this.options.agentId, this.options.item);
+    const latest = points.at(-1);
+    if (!latest) return undefined;
+    try {
+      const manifest = decodeManifest(await reader.read(latest.id, BlobType.manifest));
+      return { id: latest.id, tree: manifest.tree };
+    } catch (error) {
+      this.warn(
+        latest.id,
+        `cannot read the parent point, reading every file: ${(error as Error).message}`,
+      );
+      return undefined;
+    }
+  }
+
+  /** Sums file sizes ahead of the backup so that progress can show an ETA. */
+  private async scan(sources: SourceNode): Promise<void> {
+    let bytes = 0;
+    let files = 0;
+    const visit = async (path: Buffer, isSource: boolean): Promise<void> => {
+      let st;
+      try {
+        st = await lstat(path);
+      } catch {
+        return;
+      }
+      if (
+        !isSource &&
+        this.excludes.excludes(printable(path), printable(path).split('/').at(-1) ?? '')
+      )
+        return;
+      if (st.isFile()) {
+        bytes += st.size;
+        files++;
+      } else if (st.isDirectory()) {
+        let names: Buffer[];
+        try {
+          names = await readdir(path, { encoding: 'buffer' });
+        } catch {
+          return;
+        }
+        for (const name of names) await visit(Buffer.concat([path, Buffer.from('/'), name]), false);
+      }
+    };
+    try {
+      for (const path of sources.sourcePaths) await visit(path, true);
+      this.progress.bytesTotal = bytes;
+      this.progress.filesTotal = files;
+    } catch {
+      // Progress only.
+    }
+  }
+}
+
+/** The walk of one attempt. */
+class WalkRun {
+  constructor(
+    private readonly backup: Backup,
+    private readonly keys: MasterKeys,
+    private readonly gear: Int32Array,
+    private readonly uploader: PackUploader,
+    private readonly pool: SealPool,
+    private readonly sealing: Limiter,
+    private readonly trees: TreeCache,
+  ) {}
+
+  /** Entries of a virtual directory on the way to the sources (or the root). */
+  async children(node: SourceNode, parentEntries: TreeEntry[] | undefined): Promise<TreeEntry[]> {
+    const previous = new Map((parentEntries ?? []).map((e) => [nameKey(e.name), e]));
+    const entries: TreeEntry[] = [];
+    for (const child of node.children) {
+      const before = previous.get(nameKey(child.name));
+      const entry = child.isSource
+        ? await this.entry(child.path, child.name, before)
+        : await this.virtualDirectory(child, before);
+      if (entry) entries.push(entry);
+    }
+    return entries;
+  }
+
+  private async virtualDirectory(
+    node: SourceNode,
+    before: TreeEntry | undefined,
+  ): Promise<TreeEntry | undefined> {
+    const st = await lstat(node.path, { bigint: true });
+    const parentEntries =
+      before?.type === EntryType.directory && before.subtree
+        ? await this.trees.load(before.subtree)
+        : undefined;
+    const entries = await this.children(node, parentEntries);
+    const entry = this.metadata(node.name, st, EntryType.directory);
+    entry.subtree = await this.storeTree(entries);
+    return entry;
+  }
+
+  private metadata(name: Buffer, st: BigIntStats, type: TreeEntry['type']): TreeEntry {
+    return {
+      name,
+      type,
+      mode: Number(st.mode & 0o7777n),
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
+      size: 0,
+      device: Number(st.dev),
+      inode: Number(st.ino),
+      links: Number(st.nlink),
+      rdev: 0,
+    };
+  }
+
+  /** Backs up the contents of the real directory at `path`. */
+  async directoryEntries(
+    path: Buffer,
+    parentEntries: TreeEntry[] | undefined,
+  ): Promise<TreeEntry[]> {
+    const { state } = this.backup;
+    let names: Buffer[];
+    try {
+      names = await readdir(path, { encoding: 'buffer' });
+    } catch (error) {
+      state.warn(path, describe(error, 'cannot list the directory'));
+      names = [];
+    }
+    names.sort(Buffer.compare);
+    const previous = new Map((parentEntries ?? []).map((e) => [nameKey(e.name), e]));
+    const entries: TreeEntry[] = [];
+    const base = path.length === 1 ? path : Buffer.concat([path, Buffer.from('/')]);
+    for (const childName of names) {
+      const childPath = Buffer.concat([base, childName]);
+      if (state.excludes.excludes(printable(childPath), printable(childName))) continue;
+      const child = await this.entry(childPath, childName, previous.get(nameKey(childName)));
+      if (child) entries.push(child);
+    }
+    return entries;
+  }
+
+  /** Backs up one path of any type; undefined when it is skipped with a warning. */
+  async entry(
+    path: Buffer,
+    name: Buffer,
+    before: TreeEntry | undefined,
+  ): Promise<TreeEntry | undefined> {
+    const { state } = this.backup;
+    let st: BigIntStats;
+    try {
+      st = await lstat(path, { bigint: true });
+    } catch (error) {
+      state.warn(path, describe(error, 'vanished before it could be read'));
+      return undefined;
+    }
+    if (st.isDirectory()) {
+      state.stats.directories++;
+      state.progress.directories++;
+      const entry = this.metadata(name, st, EntryType.directory);
+      const previous =
+        before?.type === EntryType.directory && before.subtree
+          ? await this.trees.load(before.subtree)
+          : undefined;
+      const entries = await this.directoryEntries(path, previous);
+      entry.subtree = await this.storeTree(entries);
+      return entry;
+    }
+    if (st.isFile()) return this.file(path, name, st, before);
+    if (st.isSymbolicLink()) {
+      state.stats.otherEntries++;
+      const entry = this.metadata(name, st, EntryType.symlink);
+      try {
+        entry.linkTarget = await readlink(path, { encoding: 'buffer' });
+      } catch (error) {
+        state.warn(path, describe(error, 'cannot read the symlink'));
+        return undefined;
+      }
+      return entry;
+    }
+    if (st.isFIFO()) {
+      state.stats.otherEntries++;
+      return this.metadata(name, st, EntryType.fifo);
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      state.stats.otherEntries++;
+      const entry = this.metadata(
+        name,
+        st,
+        st.isCharacterDevice() ? EntryType.charDevice : EntryType.blockDevice,
+      );
+      entry.rdev = Number(st.rdev);
+      return entry;
+    }
+    state.warn(path, 'skipped: sockets cannot be backed up');
+    return undefined;
+  }
+
+  private async file(
+    path: Buffer,
+    name: Buffer,
+    st: BigIntStats,
+    before: TreeEntry | undefined,
+  ): Promise<TreeEntry | undefined> {
+    const { state } = this.backup;
+    const entry = this.metadata(name, st, EntryType.file);
+    entry.size = Number(st.size);
+    state.stats.files++;
+    state.stats.bytes += entry.size;
+    state.progress.files++;
+    state.progress.currentPath = printable(path);
+    const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    const linked = linkKey ? state.hardLinks.get(linkKey) : undefined;
+    const same =
+      before?.type === EntryType.file &&
+      before.size === entry.size &&
+      before.mtimeNs === st.mtimeNs &&
+      before.ctimeNs === st.ctimeNs &&
+      BigInt(before.inode) === st.ino;
+    if (same) state.stats.unchangedFiles++;
+    else if (before) state.stats.changedFiles++;
+    else state.stats.newFiles++;
+    if (linked && linked.size === entry.size) {
+      // Another name of a file read earlier in this run.
+      if (linked.content) entry.content = linked.content;
+      state.progress.bytesDone += entry.size;
+      return entry;
+    }
+    if (same) {
+      if (before.content) entry.content = before.content;
+      state.progress.bytesDone += entry.size;
+    } else {
+      const content = await this.readContent(path, st);
+      if (!content) return undefined;
+      entry.size = content.size;
+      if (content.refs.length > 0) entry.content = content.refs;
+    }
+    if (linkKey) state.hardLinks.set(linkKey, { content: entry.content, size: entry.size });
+    return entry;
+  }
+
+  private async readContent(
+    path: Buffer,
+    st: BigIntStats,
+  ): Promise<{ refs: ContentRef[]; size: number } | undefined> {
+    const { state } = this.backup;
+    let handle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | O_NOATIME);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPERM' && O_NOATIME !== 0) {
+        try {
+          handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+        } catch (inner) {
+          state.warn(path, describe(inner, 'cannot open the file'));
+          return undefined;
+        }
+      } else {
+        state.warn(path, describe(error, 'cannot open the file'));
+        return undefined;
+      }
+    }
+    const refs: ContentRef[] = [];
+    let size = 0;
+    try {
+      const chunker = new StreamChunker(this.gear, this.keys.chunker);
+      for (;;) {
+        // A fresh buffer per read: the chunker may keep a view of it.
+        const buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+        const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
+        if (bytesRead === 0) break;
+        size += bytesRead;
+        state.progress.bytesDone += bytesRead;
+        for (const chunk of chunker.push(buffer.subarray(0, bytesRead))) {
+          refs.push(await this.storeData(chunk));
+        }
+      }
+      for (const chunk of chunker.finish()) refs.push(await this.storeData(chunk));
+      const after = await handle.stat({ bigint: true });
+      if (after.size !== st.size || after.mtimeNs !== st.mtimeNs) {
+        state.warn(path, 'changed while it was being read; the copy may be inconsistent');
+      }
+    } catch (error) {
+      if (
+        error instanceof Error &&
+        'code' in error &&
+        typeof error.code === 'string' &&
+        error.code.startsWith('E')
+      ) {
+        state.warn(path, describe(error, 'read failed'));
+        return undefined;
+      }
+      throw error;
+    } finally {
+      await handle.close();
+    }
+    return { refs, size };
+  }
+
+  private async storeData(chunk: Buffer): Promise<ContentRef> {
+    this.backup.throwIfFailed();
+    const { state } = this.backup;
+    const id = blobId(this.keys.idKey, chunk);
+    const length = chunk.length;
+    const hex = idHex(id);
+    if (!this.uploader.has(hex)) {
+      this.uploader.reserve(hex);
+      state.stats.addedBytes += length;
+      state.progress.addedBytes += length;
+      await this.sealing.acquire();
+      await this.uploader.ready().catch((error: unknown) => this.backup.fail(error));
+      this.pool
+        .seal(BlobType.data, id, chunk)
+        .then((sealed) => this.uploader.add(id, BlobType.data, sealed))
+        .catch((error: unknown) => this.backup.fail(error))
+        .finally(() => {
+          this.sealing.release();
+          state.progress.storedBytes = this.uploader.stats.storedBytes;
+        });
+    }
+    return { id, length };
+  }
+
+  /** Encodes, seals and queues a tree unless the vault has it; returns its id. */
+  async storeTree(entries: TreeEntry[]): Promise<Buffer> {
+    const bytes = encodeTree(entries);
+    const id = blobId(this.keys.idKey, bytes);
+    const hex = idHex(id);
+    if (!this.uploader.has(hex)) {
+      this.uploader.reserve(hex);
+      const sealed = sealBlob(this.keys, BlobType.tree, id, bytes);
+      await this.trees.put(hex, sealed);
+      await this.uploader.add(id, BlobType.tree, sealed, treeRefs(entries));
+    }
+    return id;
+  }
+}
+
+function describe(error: unknown, what: string): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code ? `${what} (${e.code})` : `${what}: ${e.message}`;
+}

@@ -1,0 +1,46 @@
+/**
+ * @module backup/tree-cache
+ * Parent trees for change detection, read from a local cache of sealed trees (written as trees
+ * are made) and, on a miss, from the vault. Cached trees stay sealed: the cache holds nothing
+ * the vault does not.
+ */
+import { BlobType, decodeTree, openBlob, type TreeEntry } from '@coffer/core';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BlobReader, OpenKeys } from '../client/blob-reader.js';
+
+/** Loads trees by id, cache first. */
+export class TreeCache {
+  constructor(
+    private readonly dir: string,
+    private readonly keys: OpenKeys,
+    private readonly reader: BlobReader | undefined,
+  ) {}
+
+  private path(hex: string): string {
+    return join(this.dir, hex.slice(0, 2), hex);
+  }
+
+  /** Keeps a sealed tree for later backups (best effort: a failure only costs a fetch). */
+  async put(hex: string, sealed: Buffer): Promise<void> {
+    try {
+      await mkdir(join(this.dir, hex.slice(0, 2)), { recursive: true, mode: 0o700 });
+      await writeFile(this.path(hex), sealed, { mode: 0o600 });
+    } catch {
+      // The cache is an optimization; the vault holds the tree.
+    }
+  }
+
+  /** The entries of tree `id`. */
+  async load(id: Buffer): Promise<TreeEntry[]> {
+    const hex = id.toString('hex');
+    try {
+      const sealed = await readFile(this.path(hex));
+      return decodeTree(openBlob(this.keys, BlobType.tree, id, sealed));
+    } catch {
+      // Missing or damaged in the cache: read it from the vault.
+    }
+    if (!this.reader) return [];
+    return decodeTree(await this.reader.read(hex, BlobType.tree));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * @module backup/uploader
+ * Collects sealed blobs into packs and uploads several packs at once, waiting (backpressure)
+ * when too many are in flight. Ids become "known" only once their pack is stored.
+ */
+import { PackWriter, idHex, type BlobType, type FinishedPack } from '@coffer/core';
+import type { VaultClient } from '../client/vault-client.js';
+import { Limiter } from '../limiter.js';
+import type { KnownIds } from './known-ids.js';
+
+export interface UploadStats {
+  packs: number;
+  storedBytes: number;
+}
+
+/** Packs sealed blobs and uploads them with at most `inFlight` packs in the air. */
+export class PackUploader {
+  private readonly writer: PackWriter;
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown;
+  private readonly adding = new Limiter(1);
+  /** Ids added to a pack that is not stored yet. */
+  private readonly pending = new Set<string>();
+  readonly stats: UploadStats = { packs: 0, storedBytes: 0 };
+
+  constructor(
+    private readonly client: VaultClient,
+    private readonly known: KnownIds,
+    private readonly inFlight = 3,
+    targetSize?: number,
+  ) {
+    this.writer = new PackWriter(targetSize === undefined ? {} : { targetSize });
+  }
+
+  /** True when `hex` is stored or on its way. */
+  has(hex: string): boolean {
+    return this.known.has(hex) || this.pending.has(hex);
+  }
+
+  /** Marks `hex` as on its way before its sealed bytes exist, so it is sealed only once. */
+  reserve(hex: string): void {
+    this.pending.add(hex);
+  }
+
+  /** Adds a sealed blob; may wait while too many packs are uploading. */
+  async add(id: Buffer, type: BlobType, sealed: Buffer, refs?: readonly Buffer[]): Promise<void> {
+    // One add at a time, so that a pack never grows past its target by more than one blob
+    // while an earlier add waits for upload capacity.
+    await this.adding.run(async () => {
+      this.throwIfFailed();
+      this.pending.add(idHex(id));
+      this.writer.add(id, type, sealed, refs);
+      if (this.writer.full) await this.cut();
+    });
+  }
+
+  /** Waits until fewer than `inFlight` uploads run. */
+  async ready(): Promise<void> {
+    while (this.running.size >= this.inFlight) await Promise.race(this.running);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async cut(): Promise<void> {
+    await this.ready();
+    if (this.writer.count === 0) return;
+    const pack = this.writer.finish();
+    const task = this.upload(pack).catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    const tracked = task.finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+  }
+
+  private async upload(pack: FinishedPack): Promise<void> {
+    await this.client.uploadPack(
+      pack.name,
+      pack.size,
+      () => pack.bytes as unknown as AsyncIterable<Uint8Array>,
+    );
+    const ids = pack.entries.map((e) => idHex(e.id));
+    await this.known.add(ids);
+    for (const id of ids) this.pending.delete(id);
+    this.stats.packs++;
+    this.stats.storedBytes += pack.size;
+  }
+
+  /** Uploads what is left and waits for every upload; throws the first failure. */
+  async flush(): Promise<void> {
+    await this.adding.run(() => this.cut());
+    while (this.running.size > 0) await Promise.race(this.running);
+    this.throwIfFailed();
+  }
+}

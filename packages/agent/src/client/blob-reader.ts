@@ -1,0 +1,131 @@
+/**
+ * @module client/blob-reader
+ * Reads and opens blobs of one agent's keyring from the vault: locates ids in batches, fetches
+ * neighbouring blobs of a pack in one ranged read, and checks every blob as it opens it.
+ */
+import type { BlobLocation } from '@coffer/api';
+import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
+import type { VaultClient } from './vault-client.js';
+
+/** Most bytes fetched by one ranged read when coalescing neighbouring blobs. */
+const MAX_COALESCED = 16 * 1024 * 1024;
+/** Largest gap between two wanted blobs that is still read through rather than split. */
+const MAX_GAP = 256 * 1024;
+
+export interface OpenKeys {
+  encryptionKey: Buffer;
+  idKey: Buffer;
+}
+
+/** A blob the vault does not have. */
+export class MissingBlobError extends CofferError {
+  constructor(readonly id: string) {
+    super('BLOB_MISSING', `blob ${id} is not stored in the vault`);
+  }
+}
+
+/** One ranged read and the blobs it covers. */
+interface ReadPlan {
+  pack: string;
+  offset: number;
+  length: number;
+  blobs: BlobLocation[];
+}
+
+/** Groups locations into coalesced ranged reads, keeping the order of first appearance. */
+export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
+  const plans: ReadPlan[] = [];
+  let current: ReadPlan | undefined;
+  for (const loc of locations) {
+    if (
+      current &&
+      current.pack === loc.pack &&
+      loc.offset >= current.offset + current.length &&
+      loc.offset - (current.offset + current.length) <= MAX_GAP &&
+      loc.offset + loc.length - current.offset <= MAX_COALESCED
+    ) {
+      current.length = loc.offset + loc.length - current.offset;
+      current.blobs.push(loc);
+      continue;
+    }
+    current = { pack: loc.pack, offset: loc.offset, length: loc.length, blobs: [loc] };
+    plans.push(current);
+  }
+  return plans;
+}
+
+/** Reads blobs of agent `agentId`, opened with `keys`. */
+export class BlobReader {
+  private readonly locations = new Map<string, BlobLocation>();
+
+  constructor(
+    private readonly client: VaultClient,
+    private readonly agentId: string,
+    private readonly keys: OpenKeys,
+  ) {}
+
+  /** Locates the ids not located yet; returns the ones the vault lacks. */
+  async locate(hexIds: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(hexIds.filter((id) => !this.locations.has(id)))];
+    if (wanted.length === 0) return [];
+    const result = await this.client.locate(this.agentId, wanted);
+    for (const loc of result.locations) this.locations.set(loc.id, loc);
+    return result.missing;
+  }
+
+  /** Where a located blob is. */
+  location(hex: string): BlobLocation | undefined {
+    return this.locations.get(hex);
+  }
+
+  /** Reads and opens one blob. */
+  async read(hex: string, type: BlobType): Promise<Buffer> {
+    const missing = await this.locate([hex]);
+    if (missing.length > 0) throw new MissingBlobError(hex);
+    const loc = this.locations.get(hex)!;
+    const sealed = await this.client.readRange(this.agentId, loc.pack, loc.offset, loc.length);
+    return this.open(loc, type, sealed);
+  }
+
+  private open(loc: BlobLocation, type: BlobType, sealed: Buffer): Buffer {
+    if (loc.type !== type) {
+      throw new IntegrityError(
+        `blob ${loc.id}: the vault lists it as type ${loc.type}, expected ${type}`,
+        {
+          subject: loc.id,
+        },
+      );
+    }
+    return openBlob(this.keys, type, Buffer.from(loc.id, 'hex'), sealed);
+  }
+
+  /**
+   * Reads blobs in the given order with coalesced ranged reads, calling `onBlob` in that order.
+   * Every id must have been located. A blob that fails to open is passed as an error.
+   */
+  async readInOrder(
+    hexIds: readonly string[],
+    type: BlobType,
+    onBlob: (hex: string, plaintext: Buffer | Error) => Promise<void> | void,
+  ): Promise<void> {
+    const locations = hexIds.map((hex) => {
+      const loc = this.locations.get(hex);
+      if (!loc) throw new MissingBlobError(hex);
+      return loc;
+    });
+    for (const plan of planReads(locations)) {
+      const bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
+      for (const loc of plan.blobs) {
+        const start = loc.offset - plan.offset;
+        let plaintext: Buffer | Error;
+        try {
+          plaintext = this.open(loc, type, bytes.subarray(start, start + loc.length));
+        } catch (error) {
+          if (!(error instanceof CofferError)) throw error;
+          plaintext = error;
+        }
+        await onBlob(loc.id, plaintext);
+      }
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * @module client/vault-client
+ * Typed calls to the vault's HTTP API (packages/api), over TLS pinned to the vault's
+ * certificate. Transient failures (connection errors, 5xx) of idempotent calls are retried.
+ */
+import {
+  ROUTES,
+  route,
+  type AgentList,
+  type CommitPointRequest,
+  type CreateTenantResponse,
+  type CreateTokenResponse,
+  type ErrorBody,
+  type ExistsResponse,
+  type KeyringResponse,
+  type LocateResponse,
+  type PackList,
+  type PackUploadResponse,
+  type Point,
+  type PointList,
+  type RegisterResponse,
+  type Role,
+  type Vault,
+  type VaultCredentials,
+  type VaultList,
+  type WhoAmI,
+} from '@coffer/api';
+import { CofferError } from '@coffer/core';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Agent, Dispatcher } from 'undici';
+import { CertificateMismatchError, pinnedDispatcher } from './pinned-dispatcher.js';
+
+/** An error answer from the vault, with its wire code and HTTP status. */
+export class VaultError extends CofferError {
+  readonly status: number;
+  readonly missing: string[] | undefined;
+  constructor(status: number, code: string, message: string, missing?: string[]) {
+    super(code, message, { transient: status >= 500 || status === 429 });
+    this.status = status;
+    this.missing = missing;
+  }
+}
+
+/** The vault could not be reached. */
+export class VaultUnreachableError extends CofferError {
+  constructor(url: string, cause: unknown) {
+    super(
+      'VAULT_UNREACHABLE',
+      `cannot reach the vault at ${url} (${(cause as Error).message}); is it running?`,
+      { cause, transient: true },
+    );
+  }
+}
+
+export interface VaultClientOptions {
+  url: string;
+  fingerprint: string;
+  token?: string;
+  /** Attempts for transient failures, default 4. */
+  attempts?: number;
+}
+
+type Body = string | Buffer | AsyncIterable<Uint8Array>;
+type WireBody = string | Buffer | Readable;
+
+/** A client of one vault; one instance keeps a pool of connections. */
+export class VaultClient {
+  private readonly dispatcher: Agent;
+  private readonly origin: string;
+  private readonly attempts: number;
+
+  constructor(private readonly options: VaultClientOptions) {
+    const url = new URL(options.url);
+    if (url.protocol !== 'https:') throw new CofferError('BAD_URL', `${options.url}: use https://`);
+    this.origin = url.origin;
+    this.dispatcher = pinnedDispatcher(options.fingerprint);
+    this.attempts = options.attempts ?? 4;
+  }
+
+  /** Closes the connections. */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: {
+      json?: unknown;
+      body?: () => Body;
+      length?: number;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    let body: WireBody | undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (options.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(options.json);
+      } else if (options.body) {
+        headers['content-type'] = 'application/octet-stream';
+        if (options.length !== undefined) headers['content-length'] = String(options.length);
+        const source = options.body();
+        body =
+          typeof source === 'string' || Buffer.isBuffer(source) ? source : Readable.from(source);
+      }
+      let error: CofferError;
+      try {
+        const response = await this.dispatcher.request({
+          origin: this.origin,
+          path,
+          method,
+          headers,
+          body: body ?? null,
+          headersTimeout: 300_000,
+          bodyTimeout: 300_000,
+        });
+        if (response.statusCode < 400) return response;
+        const text = await response.body.text();
+        let parsed: ErrorBody['error'] | undefined;
+        try {
+          parsed = (JSON.parse(text) as ErrorBody).error;
+        } catch {
+          parsed = undefined;
+        }
+        error = new VaultError(
+          response.statusCode,
+          parsed?.code ?? `HTTP_${response.statusCode}`,
+          parsed?.message ?? `${method} ${path}: HTTP ${response.statusCode}`,
+          parsed?.missing,
+        );
+      } catch (cause) {
+        if (cause instanceof CertificateMismatchError) throw cause;
+        const inner = (cause as { cause?: unknown }).cause;
+        if (inner instanceof CertificateMismatchError) throw inner;
+        error =
+          cause instanceof CofferError ? cause : new VaultUnreachableError(this.origin, cause);
+      }
+      if (!error.transient || attempt >= this.attempts) throw error;
+      await sleep(200 * 2 ** attempt);
+    }
+  }
+
+  private async json<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    payload?: unknown,
+  ): Promise<T> {
+    const response = await this.send(method, path, payload === undefined ? {} : { json: payload });
+    if (response.statusCode === 204) {
+      await response.body.dump();
+      return undefined as T;
+    }
+    return (await response.body.json()) as T;
+  }
+
+  /** Who the token is. */
+  whoami(): Promise<WhoAmI> {
+    return this.json('GET', ROUTES.whoami);
+  }
+
+  /** Service admin: creates a tenant and returns its owner token. */
+  createTenant(name: string): Promise<CreateTenantResponse> {
+    return this.json('POST', ROUTES.tenants, { name });
+  }
+
+  /** Tenant owner: creates a user token with a role. */
+  createToken(name: string, role: Role): Promise<CreateTokenResponse> {
+    return this.json('POST', ROUTES.tokens, { name, role });
+  }
+
+  /** Tenant user: creates a vault. */
+  createVault(name: string): Promise<Vault> {
+    return this.json('POST', ROUTES.vaults, { name });
+  }
+
+  /** Tenant user: lists the tenant's vaults. */
+  listVaults(): Promise<VaultList> {
+    return this.json('GET', ROUTES.vaults);
+  }
+
+  /** Tenant user: a 48-hour registration file for one machine. */
+  createCredentials(vaultId: string): Promise<VaultCredentials> {
+    return this.json('POST', route(ROUTES.vaultCredentials, { vault: vaultId }));
+  }
+
+  /** Tenant user: the agents registered in a vault. */
+  listAgents(vaultId: string): Promise<AgentList> {
+    return this.json('GET', route(ROUTES.vaultAgents, { vault: vaultId }));
+  }
+
+  /** Tenant user: the points of every agent in a vault. */
+  listVaultPoints(vaultId: string): Promise<PointList> {
+    return this.json('GET', route(ROUTES.vaultPoints, { vault: vaultId }));
+  }
+
+  /** Tenant user: lets agent `grantee` read agent `agentId`'s points. */
+  grant(vaultId: string, agentId: string, grantee: string): Promise<void> {
+    return this.json('POST', route(ROUTES.agentGrants, { vault: vaultId, agent: agentId }), {
+      grantee,
+    });
+  }
+
+  /** Registers this machine with a one-time secret. */
+  register(body: {
+    secret: string;
+    name: string;
+    hostname: string;
+    keyring: string;
+  }): Promise<RegisterResponse> {
+    return this.json('POST', ROUTES.register, body);
+  }
+
+  /** The wrapped keyring of an agent (own or granted). */
+  keyring(agentId: string): Promise<KeyringResponse> {
+    return this.json('GET', route(ROUTES.agentKeyring, { agent: agentId }));
+  }
+
+  /** Recovery points of an agent, oldest first. */
+  points(agentId: string, item?: string): Promise<PointList> {
+    const query = item === undefined ? '' : `?item=${encodeURIComponent(item)}`;
+    return this.json('GET', route(ROUTES.agentPoints, { agent: agentId }) + query);
+  }
+
+  /** Which of `ids` (hex) the vault does not hold. */
+  async missing(ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += 10_000) {
+      const r = await this.json<ExistsResponse>('POST', ROUTES.blobsExist, {
+        ids: ids.slice(i, i + 10_000),
+      });
+      out.push(...r.missing);
+    }
+    return out;
+  }
+
+  /** Uploads one pack; `chunks` is called again on a retry. */
+  async uploadPack(name: string, size: number, chunks: () => Body): Promise<PackUploadResponse> {
+    const response = await this.send('PUT', route(ROUTES.packUpload, { pack: name }), {
+      body: chunks,
+      length: size,
+    });
+    return (await response.body.json()) as PackUploadResponse;
+  }
+
+  /** Commits a recovery point; the vault checks its closure first. */
+  commitPoint(body: CommitPointRequest): Promise<Point> {
+    return this.json('POST', ROUTES.points, body);
+  }
+
+  /** Where blobs of an agent's keyring are stored. */
+  async locate(agentId: string, ids: string[]): Promise<LocateResponse> {
+    const out: LocateResponse = { locations: [], missing: [] };
+    for (let i = 0; i < ids.length; i += 10_000) {
+      const r = await this.json<LocateResponse>(
+        'POST',
+        route(ROUTES.agentLocate, { agent: agentId }),
+        { ids: ids.slice(i, i + 10_000) },
+      );
+      out.locations.push(...r.locations);
+      out.missing.push(...r.missing);
+    }
+    return out;
+  }
+
+  /** The packs of an agent's keyring. */
+  packs(agentId: string): Promise<PackList> {
+    return this.json('GET', route(ROUTES.agentPacks, { agent: agentId }));
+  }
+
+  /** Exactly `length` bytes of a pack from `offset`. */
+  async readRange(agentId: string, pack: string, offset: number, length: number): Promise<Buffer> {
+    const response = await this.send('GET', route(ROUTES.agentPack, { agent: agentId, pack }), {
+      headers: { range: `bytes=${offset}-${offset + length - 1}` },
+    });
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    if (bytes.length !== length) {
+      throw new CofferError(
+        'SHORT_READ',
+        `pack ${pack}: asked for ${length} bytes at ${offset}, got ${bytes.length}`,
+        { transient: true },
+      );
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * @module limiter
+ * A counting semaphore: bounds how much work is in flight so memory stays bounded.
+ */
+
+/** At most `limit` holders at once; `acquire` waits for a free place. */
+export class Limiter {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Waits for a place; call `release` when done. */
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private readonly idle: (() => void)[] = [];
+
+  /** Gives a place back (to the longest waiter, if any). */
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) {
+      next();
+      return;
+    }
+    this.active--;
+    if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Waits until no place is held. */
+  async drain(): Promise<void> {
+    if (this.active === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  /** Runs `task` holding a place. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once; rejects with the first error. */
+export async function forEachLimited<T>(
+  items: Iterable<T>,
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failed: unknown;
+  let hasFailed = false;
+  async function lane(): Promise<void> {
+    for (;;) {
+      if (hasFailed) return;
+      const next = iterator.next();
+      if (next.done) return;
+      try {
+        await task(next.value);
+      } catch (error) {
+        if (!hasFailed) {
+          hasFailed = true;
+          failed = error;
+        }
+        return;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  if (hasFailed) throw failed;
+}

@@ -1,0 +1,433 @@
+/**
+ * @module restore/restore
+ * Restores a recovery point, or parts of it, into a target directory. Every path is built from
+ * validated entry names below the target, directories are entered only when they are real
+ * directories (never through a symlink), and files are written under a temporary name and
+ * renamed into place, so a restore never writes outside its target or leaves half a file.
+ */
+import {
+  BlobType,
+  EntryType,
+  decodeManifest,
+  decodeTree,
+  idHex,
+  type Manifest,
+  type TreeEntry,
+} from '@coffer/core';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  rename,
+  rm,
+  symlink,
+  unlink,
+  utimes,
+  type FileHandle,
+} from 'node:fs/promises';
+import type { BlobReader } from '../client/blob-reader.js';
+import { CofferError } from '@coffer/core';
+import { Limiter } from '../limiter.js';
+
+export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
+
+export interface RestoreOptions {
+  reader: BlobReader;
+  pointId: string;
+  target: string;
+  /** Paths inside the point (absolute, as backed up) to restore; default everything. */
+  paths?: readonly string[];
+  conflict: ConflictMode;
+  /** Files written at once. */
+  concurrency?: number;
+  onWarning?(warning: { path: string; message: string }): void;
+}
+
+export interface RestoreStats {
+  files: number;
+  directories: number;
+  otherEntries: number;
+  bytes: number;
+  skipped: number;
+  warnings: number;
+}
+
+export interface RestoreProgress {
+  files: number;
+  bytesDone: number;
+  bytesTotal: number | undefined;
+  currentPath: string;
+}
+
+const SLASH = Buffer.from('/');
+const isRoot = process.getuid?.() === 0;
+
+/** Splits an absolute or relative path inside a point into its names. */
+export function pathNames(path: string): Buffer[] {
+  return path
+    .split('/')
+    .filter((p) => p.length > 0 && p !== '.')
+    .map((p) => {
+      if (p === '..') throw new CofferError('USAGE', `--path ${path}: '..' is not allowed`);
+      return Buffer.from(p);
+    });
+}
+
+function join(dir: Buffer, name: Buffer): Buffer {
+  return Buffer.concat([dir, SLASH, name]);
+}
+
+function show(path: Buffer): string {
+  return path.toString('utf8');
+}
+
+/** One restore run. */
+export class Restore {
+  readonly progress: RestoreProgress = {
+    files: 0,
+    bytesDone: 0,
+    bytesTotal: undefined,
+    currentPath: '',
+  };
+  readonly stats: RestoreStats = {
+    files: 0,
+    directories: 0,
+    otherEntries: 0,
+    bytes: 0,
+    skipped: 0,
+    warnings: 0,
+  };
+  private readonly limiter: Limiter;
+  /** Where the first of each hard-linked file went (a promise: files restore in parallel). */
+  private readonly links = new Map<string, Promise<Buffer | undefined>>();
+  private readonly zeros: Buffer;
+  manifest: Manifest | undefined;
+
+  constructor(private readonly options: RestoreOptions) {
+    this.limiter = new Limiter(options.concurrency ?? 4);
+    this.zeros = Buffer.alloc(1024 * 1024);
+  }
+
+  private warn(path: Buffer, message: string): void {
+    this.stats.warnings++;
+    this.options.onWarning?.({ path: show(path), message });
+  }
+
+  private async tree(id: Buffer): Promise<TreeEntry[]> {
+    return decodeTree(await this.options.reader.read(idHex(id), BlobType.tree));
+  }
+
+  /** Runs the restore. */
+  async run(): Promise<RestoreStats> {
+    const { reader, pointId } = this.options;
+    this.manifest = decodeManifest(await reader.read(pointId, BlobType.manifest));
+    const target = Buffer.from(this.options.target.replace(/\/+$/, '') || '/');
+    await mkdir(target, { recursive: true });
+    const root = await this.tree(this.manifest.tree);
+    const selections = (this.options.paths ?? ['/']).map(pathNames);
+    for (const names of selections) {
+      if (names.length === 0) {
+        await this.restoreEntries(root, target);
+        continue;
+      }
+      // Walk down to the selected entry, creating the directories on the way.
+      let entries = root;
+      let dir: Buffer = target;
+      for (let i = 0; i < names.length; i++) {
+        const entry = entries.find((e) => e.name.equals(names[i]!));
+        if (!entry) {
+          throw new CofferError(
+            'NOT_FOUND',
+            `${'/' + names.map(show).join('/')} is not in this recovery point`,
+          );
+        }
+        if (i === names.length - 1) {
+          await this.restoreEntry(entry, dir);
+          break;
+        }
+        if (entry.type !== EntryType.directory || !entry.subtree) {
+          throw new CofferError(
+            'NOT_FOUND',
+            `${show(entry.name)} is not a directory in this point`,
+          );
+        }
+        const path = await this.directory(join(dir, entry.name));
+        if (!path) return this.stats;
+        dir = path;
+        entries = await this.tree(entry.subtree);
+      }
+    }
+    return this.stats;
+  }
+
+  private async restoreEntries(entries: TreeEntry[], dir: Buffer): Promise<void> {
+    const ids = entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)));
+    const missing = await this.options.reader.locate(ids);
+    if (missing.length > 0) {
+      this.warn(
+        dir,
+        `${missing.length} blob(s) are missing from the vault; affected files are skipped`,
+      );
+    }
+    const files: Promise<void>[] = [];
+    for (const entry of entries) {
+      if (entry.type === EntryType.file) {
+        await this.limiter.acquire();
+        files.push(
+          this.restoreEntry(entry, dir)
+            .catch((error: unknown) => {
+              if (!(error instanceof CofferError)) throw error;
+              this.warn(join(dir, entry.name), error.message);
+            })
+            .finally(() => this.limiter.release()),
+        );
+      } else {
+        await this.restoreEntry(entry, dir);
+      }
+    }
+    await Promise.all(files);
+  }
+
+  private async restoreEntry(entry: TreeEntry, dir: Buffer): Promise<void> {
+    const path = join(dir, entry.name);
+    this.progress.currentPath = show(path);
+    switch (entry.type) {
+      case EntryType.directory: {
+        const real = await this.directory(path);
+        if (!real) return;
+        this.stats.directories++;
+        await this.restoreEntries(entry.subtree ? await this.tree(entry.subtree) : [], real);
+        await this.metadata(real, entry);
+        return;
+      }
+      case EntryType.file:
+        return this.file(entry, path);
+      case EntryType.symlink: {
+        const dest = await this.claim(path);
+        if (!dest) return;
+        await symlink(entry.linkTarget ?? Buffer.alloc(0), dest);
+        this.stats.otherEntries++;
+        await this.metadata(dest, entry);
+        return;
+      }
+      default:
+        return this.special(entry, path);
+    }
+  }
+
+  /**
+   * Makes `path` a real directory (merging into one that exists). Returns the directory to
+   * use, or undefined when the conflict mode skips it.
+   */
+  private async directory(path: Buffer): Promise<Buffer | undefined> {
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isDirectory()) return path;
+    if (st) {
+      if (this.options.conflict === 'skip') {
+        this.stats.skipped++;
+        return undefined;
+      }
+      if (this.options.conflict === 'overwrite') await rm(path, { force: true });
+      else path = await this.freeName(path);
+    }
+    await mkdir(path, { mode: 0o700 });
+    return path;
+  }
+
+  /** The name to write a non-directory at, resolving a conflict; undefined to skip. */
+  private async claim(path: Buffer): Promise<Buffer | undefined> {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return path;
+    if (this.options.conflict === 'skip') {
+      this.stats.skipped++;
+      return undefined;
+    }
+    if (this.options.conflict === 'keep-both') return this.freeName(path);
+    await rm(path, { recursive: st.isDirectory(), force: true });
+    return path;
+  }
+
+  private async freeName(path: Buffer): Promise<Buffer> {
+    for (let n = 1; ; n++) {
+      const candidate = Buffer.concat([
+        path,
+        Buffer.from(n === 1 ? '.restored' : `.restored-${n}`),
+      ]);
+      if (!(await lstat(candidate).catch(() => undefined))) return candidate;
+    }
+  }
+
+  private async file(entry: TreeEntry, path: Buffer): Promise<void> {
+    const linkKey = entry.links > 1 ? `${entry.device}:${entry.inode}` : undefined;
+    const first = linkKey ? this.links.get(linkKey) : undefined;
+    if (first) {
+      const firstPath = await first;
+      if (firstPath) {
+        const dest = await this.claim(path);
+        if (!dest) return;
+        await link(firstPath, dest);
+        this.stats.files++;
+        return;
+      }
+    }
+    if (!linkKey) {
+      await this.writeFile(entry, path);
+      return;
+    }
+    let settle!: (path: Buffer | undefined) => void;
+    this.links.set(linkKey, new Promise((resolve) => (settle = resolve)));
+    try {
+      settle(await this.writeFile(entry, path));
+    } catch (error) {
+      settle(undefined);
+      throw error;
+    }
+  }
+
+  /** Writes one file; returns where it went, or undefined when skipped. */
+  private async writeFile(entry: TreeEntry, path: Buffer): Promise<Buffer | undefined> {
+    const existing = await lstat(path).catch(() => undefined);
+    if (existing && this.options.conflict === 'skip') {
+      this.stats.skipped++;
+      return undefined;
+    }
+    const dest =
+      existing && this.options.conflict === 'keep-both' ? await this.freeName(path) : path;
+    const temp = Buffer.concat([
+      path.subarray(0, path.lastIndexOf(SLASH) + 1),
+      Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
+    ]);
+    const handle = await open(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      await this.writeContent(entry, handle, path);
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    await this.metadata(temp, entry);
+    if (existing?.isDirectory() && dest === path) await rm(path, { recursive: true, force: true });
+    await rename(temp, dest);
+    this.stats.files++;
+    this.stats.bytes += entry.size;
+    this.progress.files++;
+    return dest;
+  }
+
+  private async writeContent(entry: TreeEntry, handle: FileHandle, path: Buffer): Promise<void> {
+    const content = entry.content ?? [];
+    // Runs of one id (a sparse region cut into identical zero chunks) are fetched once.
+    const runs: { hex: string; length: number; count: number }[] = [];
+    for (const ref of content) {
+      const hex = idHex(ref.id);
+      const last = runs.at(-1);
+      if (last?.hex === hex) last.count++;
+      else runs.push({ hex, length: ref.length, count: 1 });
+    }
+    const missing = await this.options.reader.locate(runs.map((r) => r.hex));
+    if (missing.length > 0) {
+      throw new CofferError(
+        'RESTORE_DAMAGED',
+        `${show(path)}: ${missing.length} blob(s) are missing from the vault`,
+      );
+    }
+    let position = 0;
+    await this.options.reader.readInOrder(
+      runs.map((r) => r.hex),
+      BlobType.data,
+      async (hex, plaintext) => {
+        if (plaintext instanceof Error) {
+          throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
+        }
+        const run = runs.find((r) => r.hex === hex && r.count > 0)!;
+        const zero = this.isZero(plaintext);
+        for (let i = 0; i < run.count; i++) {
+          // Zero chunks are left as holes, so sparse files stay sparse.
+          if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
+          position += plaintext.length;
+          this.progress.bytesDone += plaintext.length;
+        }
+        run.count = 0;
+      },
+    );
+    if (position !== entry.size) {
+      throw new CofferError(
+        'RESTORE_DAMAGED',
+        `${show(path)}: content adds up to ${position} bytes, not ${entry.size}`,
+      );
+    }
+    await handle.truncate(entry.size);
+  }
+
+  private isZero(chunk: Buffer): boolean {
+    for (let offset = 0; offset < chunk.length; offset += this.zeros.length) {
+      const part = chunk.subarray(offset, offset + this.zeros.length);
+      if (!part.equals(this.zeros.subarray(0, part.length))) return false;
+    }
+    return true;
+  }
+
+  private async special(entry: TreeEntry, path: Buffer): Promise<void> {
+    const dest = await this.claim(path);
+    if (!dest) return;
+    // Node has no mkfifo/mknod: make it under a plain temporary name, then rename it.
+    const temp = Buffer.concat([
+      dest.subarray(0, dest.lastIndexOf(SLASH) + 1),
+      Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
+    ]).toString('latin1');
+    const args =
+      entry.type === EntryType.fifo
+        ? ['mkfifo', '-m', '600', temp]
+        : [
+            'mknod',
+            '-m',
+            '600',
+            temp,
+            entry.type === EntryType.charDevice ? 'c' : 'b',
+            String(Math.floor(entry.rdev / 0x100) & 0xfff),
+            String((entry.rdev & 0xff) | (Math.floor(entry.rdev / 0x1000) & 0xfff00)),
+          ];
+    if (entry.type === EntryType.socket) {
+      this.warn(path, 'sockets are not restored');
+      return;
+    }
+    const result = spawnSync(args[0]!, args.slice(1), { stdio: 'pipe' });
+    if (result.status !== 0) {
+      this.warn(
+        path,
+        `cannot create it: ${result.stderr.toString().trim() || result.error?.message}`,
+      );
+      return;
+    }
+    await rename(Buffer.from(temp, 'latin1'), dest);
+    this.stats.otherEntries++;
+    await this.metadata(dest, entry);
+  }
+
+  /** Owner (as root), mode, then times: chown clears set-id bits, chmod keeps mtime. */
+  private async metadata(path: Buffer, entry: TreeEntry): Promise<void> {
+    try {
+      if (isRoot) await lchown(path, entry.uid, entry.gid);
+      if (entry.type !== EntryType.symlink) await chmod(path, entry.mode);
+      // Node takes seconds as a double: exact to about 0.2 µs for current dates.
+      const seconds =
+        Number(entry.mtimeNs / 1_000_000_000n) + Number(entry.mtimeNs % 1_000_000_000n) / 1e9;
+      if (entry.type === EntryType.symlink) await lutimes(path, seconds, seconds);
+      else await utimes(path, seconds, seconds);
+    } catch (error) {
+      this.warn(path, `cannot set metadata: ${(error as Error).message}`);
+    }
+  }
+}

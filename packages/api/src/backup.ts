@@ -1,0 +1,71 @@
+/**
+ * @module backup
+ * The backup protocol of DESIGN.md §4: which ids are stored, pack upload, commit.
+ */
+import { Type, type Static } from 'typebox';
+import { EntityId, HexId, IdBatch, Name, Timestamp } from './common.js';
+
+export const ExistsRequest = Type.Object({ ids: IdBatch }, { additionalProperties: false });
+/** The ids of the request that the vault does not hold, in request order. */
+export const ExistsResponse = Type.Object({ missing: Type.Array(HexId) });
+export type ExistsResponse = Static<typeof ExistsResponse>;
+
+export const PackUploadResponse = Type.Object({
+  name: HexId,
+  blobs: Type.Integer({ minimum: 0 }),
+  size: Type.Integer({ minimum: 0 }),
+  /** False when the vault already held this pack. */
+  created: Type.Boolean(),
+});
+export type PackUploadResponse = Static<typeof PackUploadResponse>;
+
+/** Largest pack the vault accepts in one upload. */
+export const MAX_PACK_UPLOAD = 512 * 1024 * 1024;
+
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+export const PointStats = Type.Object({
+  files: Count,
+  directories: Count,
+  otherEntries: Count,
+  bytes: Count,
+  newFiles: Count,
+  changedFiles: Count,
+  unchangedFiles: Count,
+  addedBytes: Count,
+  storedBytes: Count,
+  warnings: Count,
+});
+export type PointStats = Static<typeof PointStats>;
+
+export const CommitPointRequest = Type.Object(
+  {
+    item: Name,
+    manifest: HexId,
+    parent: Type.Optional(HexId),
+    hostname: Type.String({ maxLength: 255 }),
+    startTime: Timestamp,
+    endTime: Timestamp,
+    stats: PointStats,
+  },
+  { additionalProperties: false },
+);
+export type CommitPointRequest = Static<typeof CommitPointRequest>;
+
+/** A recovery point as the vault knows it: no names, no keys, only what DESIGN.md §2 allows. */
+export const Point = Type.Object({
+  id: HexId,
+  vaultId: EntityId,
+  agentId: EntityId,
+  keyringId: Type.String(),
+  item: Name,
+  parent: Type.Optional(HexId),
+  hostname: Type.String(),
+  startTime: Timestamp,
+  endTime: Timestamp,
+  createdAt: Timestamp,
+  stats: PointStats,
+});
+export type Point = Static<typeof Point>;
+export const PointList = Type.Object({ points: Type.Array(Point) });
+export type PointList = Static<typeof PointList>;

@@ -1,0 +1,25 @@
+/**
+ * @module restore
+ * Reads for restore and verify: where blobs are, and ranged pack reads.
+ */
+import { Type, type Static } from 'typebox';
+import { HexId, IdBatch } from './common.js';
+
+export const LocateRequest = Type.Object({ ids: IdBatch }, { additionalProperties: false });
+export const BlobLocation = Type.Object({
+  id: HexId,
+  pack: HexId,
+  offset: Type.Integer({ minimum: 0 }),
+  length: Type.Integer({ minimum: 1 }),
+  type: Type.Integer({ minimum: 1, maximum: 3 }),
+});
+export type BlobLocation = Static<typeof BlobLocation>;
+export const LocateResponse = Type.Object({
+  locations: Type.Array(BlobLocation),
+  missing: Type.Array(HexId),
+});
+export type LocateResponse = Static<typeof LocateResponse>;
+
+export const PackInfo = Type.Object({ name: HexId, size: Type.Integer({ minimum: 0 }) });
+export const PackList = Type.Object({ packs: Type.Array(PackInfo) });
+export type PackList = Static<typeof PackList>;

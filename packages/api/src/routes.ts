@@ -1,0 +1,33 @@
+/**
+ * @module routes
+ * Every route's path, so the client and the server cannot drift apart.
+ * `:name` segments are filled with {@link route}.
+ */
+export const ROUTES = {
+  whoami: '/v1/whoami',
+  tenants: '/v1/tenants',
+  tokens: '/v1/tokens',
+  vaults: '/v1/vaults',
+  vaultCredentials: '/v1/vaults/:vault/credentials',
+  vaultAgents: '/v1/vaults/:vault/agents',
+  vaultPoints: '/v1/vaults/:vault/points',
+  agentGrants: '/v1/vaults/:vault/agents/:agent/grants',
+  register: '/v1/register',
+  agentKeyring: '/v1/agents/:agent/keyring',
+  agentPoints: '/v1/agents/:agent/points',
+  agentLocate: '/v1/agents/:agent/blobs/locate',
+  agentPack: '/v1/agents/:agent/packs/:pack',
+  agentPacks: '/v1/agents/:agent/packs',
+  blobsExist: '/v1/blobs/exists',
+  packUpload: '/v1/packs/:pack',
+  points: '/v1/points',
+} as const;
+
+/** Fills the `:name` segments of a route path, URL-encoding each value. */
+export function route(path: string, params: Record<string, string> = {}): string {
+  return path.replace(/:([a-z]+)/g, (_, key: string) => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`route ${path}: missing parameter ${key}`);
+    return encodeURIComponent(value);
+  });
+}

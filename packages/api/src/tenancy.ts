@@ -1,0 +1,105 @@
+/**
+ * @module tenancy
+ * Tenants, tenant users (tokens with roles), vaults, registration credentials and grants.
+ */
+import { Type, type Static } from 'typebox';
+import { EntityId, Name, Timestamp } from './common.js';
+import { Role } from './roles.js';
+
+export const Tenant = Type.Object({ id: EntityId, name: Name, createdAt: Timestamp });
+export type Tenant = Static<typeof Tenant>;
+
+export const CreateTenantRequest = Type.Object({ name: Name }, { additionalProperties: false });
+export const CreateTenantResponse = Type.Object({ tenant: Tenant, token: Type.String() });
+export type CreateTenantResponse = Static<typeof CreateTenantResponse>;
+
+export const CreateTokenRequest = Type.Object(
+  { name: Name, role: Role },
+  { additionalProperties: false },
+);
+export const CreateTokenResponse = Type.Object({
+  id: EntityId,
+  name: Name,
+  role: Role,
+  token: Type.String(),
+});
+export type CreateTokenResponse = Static<typeof CreateTokenResponse>;
+
+export const Vault = Type.Object({
+  id: EntityId,
+  tenantId: EntityId,
+  name: Name,
+  createdAt: Timestamp,
+});
+export type Vault = Static<typeof Vault>;
+export const CreateVaultRequest = Type.Object({ name: Name }, { additionalProperties: false });
+export const VaultList = Type.Object({ vaults: Type.Array(Vault) });
+export type VaultList = Static<typeof VaultList>;
+
+/** How long a registration file stays valid. */
+export const CREDENTIALS_LIFETIME_MS = 48 * 3600 * 1000;
+
+/** The vault credentials file: registers one machine into one vault, once, within 48 hours. */
+export const VaultCredentials = Type.Object({
+  format: Type.Literal('coffer-vault-credentials'),
+  version: Type.Literal(1),
+  url: Type.String({ maxLength: 2048 }),
+  /** SHA-256 of the vault's TLS certificate (DER), hex; the agent pins it. */
+  fingerprint: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  tenantId: EntityId,
+  vaultId: EntityId,
+  vaultName: Name,
+  secret: Type.String({ minLength: 20, maxLength: 200 }),
+  expiresAt: Timestamp,
+});
+export type VaultCredentials = Static<typeof VaultCredentials>;
+
+export const Agent = Type.Object({
+  id: EntityId,
+  vaultId: EntityId,
+  name: Name,
+  hostname: Type.String({ maxLength: 255 }),
+  keyringId: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+  createdAt: Timestamp,
+});
+export type Agent = Static<typeof Agent>;
+export const AgentList = Type.Object({ agents: Type.Array(Agent) });
+export type AgentList = Static<typeof AgentList>;
+
+/** Lets `grantee` read the points of the agent in the path (cross-machine restore). */
+export const CreateGrantRequest = Type.Object(
+  { grantee: EntityId },
+  { additionalProperties: false },
+);
+
+export const RegisterRequest = Type.Object(
+  {
+    secret: Type.String({ minLength: 20, maxLength: 200 }),
+    name: Name,
+    hostname: Type.String({ maxLength: 255 }),
+    /** The agent's keyring JSON (wrapped keys only). */
+    keyring: Type.String({ maxLength: 65536 }),
+  },
+  { additionalProperties: false },
+);
+export const RegisterResponse = Type.Object({
+  agent: Agent,
+  token: Type.String(),
+  vault: Vault,
+});
+export type RegisterResponse = Static<typeof RegisterResponse>;
+
+/** Who the presented token is. */
+export const WhoAmI = Type.Object({
+  kind: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('agent')]),
+  tenantId: Type.Optional(EntityId),
+  role: Type.Optional(Role),
+  agent: Type.Optional(Agent),
+});
+export type WhoAmI = Static<typeof WhoAmI>;
+
+export const KeyringResponse = Type.Object({
+  keyringId: Type.String(),
+  keyring: Type.String(),
+});
+export type KeyringResponse = Static<typeof KeyringResponse>;

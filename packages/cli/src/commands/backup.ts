@@ -1,0 +1,86 @@
+/**
+ * @module commands/backup
+ * `coffer backup PATH...`: backs up files and folders into a new recovery point.
+ */
+import { Backup } from '@coffer/agent';
+import { userInfo, hostname } from 'node:os';
+import { join } from 'node:path';
+import { agentSession, type AgentOptions } from '../connect.js';
+import { EXIT_WARNINGS } from '../exit.js';
+import {
+  ProgressReporter,
+  formatBytes,
+  formatDuration,
+  printJson,
+  printLines,
+  printWarning,
+} from '../output.js';
+import { PROGRAM } from '../version.js';
+
+export interface BackupCommandOptions extends AgentOptions {
+  item: string;
+  exclude: string[];
+  json?: boolean;
+}
+
+/** Runs a backup. */
+export async function backup(paths: string[], options: BackupCommandOptions): Promise<number> {
+  const session = await agentSession({ ...options, agent: undefined });
+  const started = Date.now();
+  try {
+    const run = new Backup({
+      client: session.client,
+      agentId: session.loaded.state.agentId,
+      keys: session.keys,
+      cacheDir: join(session.loaded.dir, 'cache', session.keys.keyringId),
+      paths,
+      item: options.item,
+      excludes: options.exclude,
+      hostname: hostname(),
+      username: userInfo().username,
+      program: PROGRAM,
+      ...(options.json ? {} : { onWarning: (w) => printWarning(w.path, w.message) }),
+    });
+    const progress = new ProgressReporter(
+      'backup',
+      () => ({
+        files: run.progress.files,
+        filesTotal: run.progress.filesTotal,
+        bytesDone: run.progress.bytesDone,
+        bytesTotal: run.progress.bytesTotal,
+        currentPath: run.progress.currentPath,
+        extra: `new ${formatBytes(run.progress.addedBytes)}`,
+      }),
+      !options.json,
+    );
+    let result;
+    try {
+      result = await run.run();
+    } finally {
+      progress.stop();
+    }
+    const { stats } = result;
+    if (options.json) {
+      const usage = process.resourceUsage();
+      printJson({
+        point: result.point,
+        warnings: result.warnings,
+        resources: {
+          maxRssBytes: usage.maxRSS * 1024,
+          userCpuMs: Math.round(usage.userCPUTime / 1000),
+          systemCpuMs: Math.round(usage.systemCPUTime / 1000),
+        },
+      });
+    } else {
+      printLines(
+        `Files: ${stats.files} (${stats.newFiles} new, ${stats.changedFiles} changed, ${stats.unchangedFiles} unchanged), directories: ${stats.directories}`,
+        `Data: ${formatBytes(stats.bytes)} looked at, ${formatBytes(stats.addedBytes)} new, ${formatBytes(stats.storedBytes)} stored in ${formatDuration((Date.now() - started) / 1000)}`,
+        ...(stats.warnings > 0 ? [`Finished with ${stats.warnings} warning(s) (see above).`] : []),
+        `Recovery point ${result.point.id}`,
+      );
+    }
+    return stats.warnings > 0 ? EXIT_WARNINGS : 0;
+  } finally {
+    await session.client.close();
+  }
+}

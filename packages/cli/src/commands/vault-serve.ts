@@ -1,0 +1,73 @@
+/**
+ * @module commands/vault-serve
+ * `coffer vault serve`: runs the vault until SIGINT/SIGTERM.
+ */
+import { startVault } from '@coffer/vault';
+import { CofferError } from '@coffer/core';
+import { relative } from 'node:path';
+import { DEFAULT_DATA_DIR, DEFAULT_LISTEN } from '../connect.js';
+import { printLines } from '../output.js';
+
+export interface ServeCommandOptions {
+  data?: string;
+  listen?: string;
+  db?: string;
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+/** Parses HOST:PORT (IPv6 hosts in brackets). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new CofferError('USAGE', `--listen ${listen}: expected HOST:PORT, e.g. 127.0.0.1:8443`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+/** Runs the vault in the foreground. */
+export async function vaultServe(options: ServeCommandOptions): Promise<number> {
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
+  const vault = await startVault({
+    dataDir,
+    host,
+    port,
+    ...(options.db ? { db: options.db } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+  });
+  const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;
+  const dataArg = dataDir === DEFAULT_DATA_DIR ? '' : ` --data ${dataDir}`;
+  printLines(
+    `Coffer vault listening on ${vault.url}`,
+    `  certificate sha256 ${vault.fingerprint}`,
+    `  data in ${dataDir}${options.db ? `, metadata in ${options.db.replace(/\/\/[^@/]*@/, '//…@')}` : ''}`,
+  );
+  if (vault.newAdminToken) {
+    printLines(
+      '',
+      `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
+      'Next, in another terminal in this directory:',
+      `  export COFFER_URL=${vault.url} COFFER_TOKEN=$(cat ${tokenPath})`,
+      `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
+      `  COFFER_TOKEN=<owner token> npx coffer vault create my-vault${dataArg}`,
+      `  COFFER_TOKEN=<owner token> npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
+      'Then on each machine to protect (within 48 hours):',
+      '  npx coffer register --credentials my-vault.credentials',
+      '  npx coffer backup ~/Documents',
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await vault.close();
+  return 0;
+}

@@ -1,0 +1,94 @@
+/**
+ * @module connect
+ * Turns command-line options and environment into a vault client: admin commands use
+ * COFFER_URL/COFFER_TOKEN with a pinned fingerprint, agent commands their registration.
+ */
+import { VaultClient, loadAgent, resolveConfigDir, type LoadedAgent } from '@coffer/agent';
+import { CofferError, openKeyring, type MasterKeys } from '@coffer/core';
+import { certificateFingerprint } from '@coffer/vault';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readPassphrase } from './passphrase.js';
+
+export const DEFAULT_DATA_DIR = './coffer-data';
+export const DEFAULT_LISTEN = '127.0.0.1:8443';
+
+export interface AdminOptions {
+  url?: string;
+  token?: string;
+  fingerprint?: string;
+  data?: string;
+}
+
+/** A client for a tenant user or the service admin. */
+export async function adminClient(options: AdminOptions): Promise<VaultClient> {
+  const url = options.url ?? process.env.COFFER_URL ?? `https://${DEFAULT_LISTEN}`;
+  const token = options.token ?? process.env.COFFER_TOKEN;
+  if (!token) {
+    throw new CofferError(
+      'USAGE',
+      'no token: set COFFER_TOKEN (the service admin token is in DATA/admin.token) or pass --token',
+    );
+  }
+  let fingerprint = options.fingerprint ?? process.env.COFFER_FINGERPRINT;
+  if (!fingerprint) {
+    const data = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
+    const certPath = join(data, 'tls', 'cert.pem');
+    try {
+      fingerprint = certificateFingerprint(await readFile(certPath, 'utf8'));
+    } catch {
+      throw new CofferError(
+        'USAGE',
+        `cannot pin the vault's certificate: no ${certPath}; pass --data DIR of 'coffer vault serve' or --fingerprint SHA256`,
+      );
+    }
+  }
+  return new VaultClient({ url, token, fingerprint });
+}
+
+export interface AgentOptions {
+  config?: string;
+  passphraseFile?: string;
+  agent?: string;
+}
+
+export interface AgentConnection {
+  loaded: LoadedAgent;
+  client: VaultClient;
+  /** The agent whose points are read: this machine, or another one with --agent. */
+  sourceAgentId: string;
+}
+
+export interface AgentSession extends AgentConnection {
+  keys: MasterKeys;
+}
+
+/** Loads this machine's registration and connects to its vault. */
+export async function agentConnection(options: AgentOptions): Promise<AgentConnection> {
+  const loaded = await loadAgent(resolveConfigDir(options.config));
+  const client = new VaultClient({
+    url: loaded.state.url,
+    fingerprint: loaded.state.fingerprint,
+    token: loaded.token,
+  });
+  return { loaded, client, sourceAgentId: options.agent ?? loaded.state.agentId };
+}
+
+/** Connects, then opens the source agent's keyring with the passphrase. */
+export async function agentSession(options: AgentOptions): Promise<AgentSession> {
+  const connection = await agentConnection(options);
+  const { loaded, client, sourceAgentId } = connection;
+  try {
+    const own = sourceAgentId === loaded.state.agentId;
+    const keyring = own ? loaded.keyring : (await client.keyring(sourceAgentId)).keyring;
+    const passphrase = await readPassphrase({
+      file: options.passphraseFile,
+      label: own ? 'Passphrase' : `Passphrase of agent ${sourceAgentId}`,
+    });
+    const keys = await openKeyring(keyring, passphrase);
+    return { ...connection, keys };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}

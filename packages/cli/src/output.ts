@@ -1,0 +1,106 @@
+/**
+ * @module output
+ * How the CLI talks: results on stdout (text, or JSON with --json), progress and warnings on
+ * stderr (a live line on a terminal, a quiet line every few seconds otherwise).
+ */
+
+/** Human-readable bytes (IEC units). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** h:mm:ss or m:ss. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+/** Prints `value` as JSON (one document) on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints lines on stdout. */
+export function printLines(...lines: string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A warning on stderr. */
+export function printWarning(path: string, message: string): void {
+  process.stderr.write(`warning: ${path}: ${message}\n`);
+}
+
+export interface ProgressSnapshot {
+  files: number;
+  filesTotal?: number | undefined;
+  bytesDone: number;
+  bytesTotal?: number | undefined;
+  currentPath?: string;
+  extra?: string;
+}
+
+/** Reports progress while long work runs; call `stop` at the end. */
+export class ProgressReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started = Date.now();
+  private lastQuiet = Date.now();
+  private readonly live: boolean;
+
+  constructor(
+    private readonly label: string,
+    private readonly snapshot: () => ProgressSnapshot,
+    enabled: boolean,
+  ) {
+    this.live = enabled && process.stderr.isTTY === true;
+    if (!enabled) return;
+    this.timer = setInterval(() => this.tick(), this.live ? 250 : 1000);
+    this.timer.unref();
+  }
+
+  private line(): string {
+    const s = this.snapshot();
+    const elapsed = (Date.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? s.bytesDone / elapsed : 0;
+    const files = s.filesTotal === undefined ? `${s.files}` : `${s.files}/${s.filesTotal}`;
+    let bytes = formatBytes(s.bytesDone);
+    let eta = '';
+    if (s.bytesTotal !== undefined && s.bytesTotal > 0) {
+      const pct = Math.min(100, (100 * s.bytesDone) / s.bytesTotal);
+      bytes += ` / ${formatBytes(s.bytesTotal)} (${pct.toFixed(0)}%)`;
+      if (rate > 0 && s.bytesDone < s.bytesTotal) {
+        eta = ` ETA ${formatDuration((s.bytesTotal - s.bytesDone) / rate)}`;
+      }
+    }
+    const extra = s.extra ? ` ${s.extra}` : '';
+    return `${this.label} ${formatDuration(elapsed)} files ${files}, ${bytes}, ${formatBytes(rate)}/s${eta}${extra}`;
+  }
+
+  private tick(): void {
+    if (this.live) {
+      const columns = process.stderr.columns || 100;
+      let text = this.line();
+      const path = this.snapshot().currentPath;
+      if (path) text += `  ${path}`;
+      process.stderr.write(`\r\x1b[K${text.slice(0, columns - 1)}`);
+    } else if (Date.now() - this.lastQuiet >= 10_000) {
+      this.lastQuiet = Date.now();
+      process.stderr.write(`${this.line()}\n`);
+    }
+  }
+
+  /** Stops reporting and clears the live line. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.live) process.stderr.write('\r\x1b[K');
+  }
+}

@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeFixture, snapshot } from './fixture.js';
+import {
+  createPgDatabase,
+  json,
+  registerMachine,
+  setupTenant,
+  tempDir,
+  VaultProcess,
+  type Machine,
+  type TestDb,
+} from './harness.js';
+
+interface BackupJson {
+  point: {
+    id: string;
+    stats: {
+      newFiles: number;
+      changedFiles: number;
+      unchangedFiles: number;
+      addedBytes: number;
+      storedBytes: number;
+      files: number;
+    };
+  };
+  warnings: { path: string; message: string }[];
+}
+
+const DIALECTS = ['sqlite', 'postgres'] as const;
+
+describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
+  let work: { path: string; cleanup(): Promise<void> };
+  let db: TestDb | undefined;
+  let vault: VaultProcess;
+  let machine: Machine;
+  let source: string;
+
+  beforeAll(async () => {
+    work = await tempDir('coffer-e2e-');
+    db = dialect === 'postgres' ? await createPgDatabase() : undefined;
+    vault = new VaultProcess(join(work.path, 'vault'), db?.url);
+    await vault.start();
+    const tenant = await setupTenant(vault, 'acme');
+    machine = await registerMachine(vault, tenant, work.path, 'alpha');
+    source = join(work.path, 'src');
+    await mkdir(source);
+    await makeFixture(source);
+  });
+
+  afterAll(async () => {
+    await vault?.stop();
+    await db?.drop();
+    await work?.cleanup();
+  });
+
+  it('restores every kind of entry byte-identical with metadata, to an alternate directory', async () => {
+    const backup = await machine.run(['backup', source, '--json']);
+    expect(backup.stderr).toBe('');
+    expect(backup.code).toBe(0);
+    const { point } = json<BackupJson>(backup);
+    const target = join(work.path, 'restored');
+    const restore = await machine.run([
+      'restore',
+      point.id.slice(0, 10),
+      '--target',
+      target,
+      '--json',
+    ]);
+    expect(restore.code, restore.stderr).toBe(0);
+    const before = await snapshot(source);
+    const after = await snapshot(join(target, source));
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [key, want] of before) {
+      const got = after.get(key)!;
+      expect({
+        key,
+        type: got.type,
+        mode: got.mode,
+        size: got.size,
+        hash: got.hash,
+        target: got.target,
+      }).toEqual({
+        key,
+        type: want.type,
+        mode: want.mode,
+        size: want.size,
+        hash: want.hash,
+        target: want.target,
+      });
+      // Node sets times through a double: exact to well under a microsecond.
+      const drift =
+        got.mtimeNs > want.mtimeNs ? got.mtimeNs - want.mtimeNs : want.mtimeNs - got.mtimeNs;
+      expect(drift, `${key} mtime ${got.mtimeNs} vs ${want.mtimeNs}`).toBeLessThan(1000n);
+    }
+    expect(after.get('/hard1')!.inode).toBe(after.get('/hard2')!.inode);
+    expect(after.get('/hard1')!.inode).not.toBe(after.get('/one')!.inode);
+  });
+
+  it('uploads no data and reads no file contents when nothing changed', async () => {
+    const result = await machine.run(['backup', source, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { stats } = json<BackupJson>(result).point;
+    expect(stats.newFiles).toBe(0);
+    expect(stats.changedFiles).toBe(0);
+    expect(stats.unchangedFiles).toBe(stats.files);
+    expect(stats.addedBytes).toBe(0);
+    // Only the new manifest (and its pack footer) is stored.
+    expect(stats.storedBytes).toBeLessThan(4096);
+  });
+
+  it('uploads well under 5 MiB after changing 1 MiB inside a 200 MiB file', async () => {
+    const bigDir = join(work.path, 'bigsrc');
+    await mkdir(bigDir);
+    const big = join(bigDir, 'disk.img');
+    const file = await open(big, 'w');
+    for (let i = 0; i < 200; i++) await file.write(randomBytes(1024 * 1024));
+    await file.close();
+    const first = await machine.run(['backup', bigDir, '--item', 'big', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const edit = await open(big, 'r+');
+    await edit.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024 + 12345);
+    await edit.close();
+    const second = await machine.run(['backup', bigDir, '--item', 'big', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const { stats } = json<BackupJson>(second).point;
+    expect(stats.changedFiles).toBe(1);
+    expect(stats.storedBytes).toBeLessThan(5 * 1024 * 1024);
+    expect(stats.storedBytes).toBeGreaterThan(1024 * 1024);
+  });
+
+  it('restores a single file or subtree with --path, and --conflict does what it says', async () => {
+    const target = join(work.path, 'partial');
+    const one = await machine.run([
+      'restore',
+      'latest',
+      '--item',
+      'default',
+      '--target',
+      target,
+      '--path',
+      join(source, 'a/b'),
+      '--json',
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(await readFile(join(target, source, 'a/b/c/deep.txt'), 'utf8')).toBe('deep\n');
+    expect(await readdir(join(target, source))).toEqual(['a']);
+
+    const file = join(source, 'with space');
+    const dest = join(target, file);
+    const run = (mode: string) =>
+      machine.run([
+        'restore',
+        'latest',
+        '--item',
+        'default',
+        '--target',
+        target,
+        '--path',
+        file,
+        '--conflict',
+        mode,
+        '--json',
+      ]);
+    expect((await run('overwrite')).code).toBe(0);
+    await writeFile(dest, 'local edit\n');
+    expect((await run('skip')).code).toBe(0);
+    expect(await readFile(dest, 'utf8')).toBe('local edit\n');
+    expect((await run('keep-both')).code).toBe(0);
+    expect(await readFile(dest, 'utf8')).toBe('local edit\n');
+    expect(await readFile(`${dest}.restored`, 'utf8')).toBe('space\n');
+    expect((await run('overwrite')).code).toBe(0);
+    expect(await readFile(dest, 'utf8')).toBe('space\n');
+  });
+
+  it('refuses a wrong passphrase with a clear error and writes nothing', async () => {
+    const target = join(work.path, 'wrong-pass');
+    const result = await machine.run(['restore', 'latest', '--target', target], {
+      COFFER_PASSPHRASE: 'this is not the passphrase',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/wrong passphrase/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(stat(target)).rejects.toThrow();
+  });
+
+  it('names the damaged point and file when a stored pack is corrupted; other files still restore', async () => {
+    const dir = join(work.path, 'damage');
+    await mkdir(dir);
+    await writeFile(join(dir, 'victim.bin'), randomBytes(3 * 1024 * 1024));
+    await writeFile(join(dir, 'safe.txt'), 'safe and sound\n');
+    const startedAt = Date.now() - 1000;
+    const machineDamage = await machine.run(['backup', dir, '--item', 'damage', '--json']);
+    expect(machineDamage.code, machineDamage.stderr).toBe(0);
+    const pointId = json<BackupJson>(machineDamage).point.id;
+    // Flip one byte in the middle of the largest pack written by that backup: the victim's data.
+    const packsDir = join(vault.dataDir, 'blobs', 'packs');
+    const packs: { path: string; size: number; mtime: number }[] = [];
+    for (const keyring of await readdir(packsDir)) {
+      for (const fan of await readdir(join(packsDir, keyring))) {
+        for (const name of await readdir(join(packsDir, keyring, fan))) {
+          const path = join(packsDir, keyring, fan, name);
+          const st = await stat(path);
+          packs.push({ path, size: st.size, mtime: st.mtimeMs });
+        }
+      }
+    }
+    const latest = packs.filter((p) => p.mtime >= startedAt).sort((a, b) => b.size - a.size)[0]!;
+    expect(latest.size).toBeGreaterThan(3 * 1024 * 1024);
+    const bytes = await readFile(latest.path);
+    bytes[Math.floor(bytes.length / 3)]! ^= 0x01;
+    await writeFile(latest.path, bytes);
+
+    const verify = await machine.run(['verify', pointId.slice(0, 12), '--read-data', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(1);
+    const report = json<{ damage: { point: string; path: string }[] }>(verify);
+    expect(report.damage.length).toBeGreaterThan(0);
+    expect(report.damage[0]!.point).toBe(pointId);
+    expect(report.damage.map((d) => d.path)).toContain(join(dir, 'victim.bin'));
+
+    const target = join(work.path, 'after-damage');
+    const safe = await machine.run([
+      'restore',
+      pointId,
+      '--target',
+      target,
+      '--path',
+      join(dir, 'safe.txt'),
+    ]);
+    expect(safe.code, safe.stderr).toBe(0);
+    expect(await readFile(join(target, dir, 'safe.txt'), 'utf8')).toBe('safe and sound\n');
+  });
+});

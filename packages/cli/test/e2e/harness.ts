@@ -1,0 +1,200 @@
+/**
+ * Test harness for end-to-end tests: the vault and the CLI as real processes on loopback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+
+const ROOT = resolve(import.meta.dirname, '../../../..');
+export const COFFER_BIN = join(ROOT, 'packages/cli/bin/coffer.js');
+export const PASSPHRASE = 'correct horse battery staple';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `coffer ARGS` and collects its output. */
+export function runCoffer(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { input?: string; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [COFFER_BIN, ...args], {
+      env: { ...process.env, COFFER_PASSPHRASE: undefined, COFFER_TOKEN: undefined, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    options.onSpawn?.(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr }),
+    );
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Parses the JSON a --json command printed, with its stderr in the error when it fails. */
+export function json<T>(result: RunResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** A metadata database for one test file: SQLite by default, or a fresh PostgreSQL database. */
+export interface TestDb {
+  url: string | undefined;
+  drop(): Promise<void>;
+}
+
+export const PG_ADMIN_URL = process.env.COFFER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Creates a fresh PostgreSQL database. */
+export async function createPgDatabase(): Promise<TestDb> {
+  const name = `coffer_test_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** A running vault process with its service-admin token. */
+export class VaultProcess {
+  url = '';
+  adminToken = '';
+  private child: ChildProcess | undefined;
+
+  constructor(
+    readonly dataDir: string,
+    readonly db?: string,
+  ) {}
+
+  /** Starts `coffer vault serve` on a free loopback port. */
+  async start(): Promise<void> {
+    const args = ['vault', 'serve', '--data', this.dataDir, '--listen', '127.0.0.1:0'];
+    if (this.db) args.push('--db', this.db);
+    const child = spawn(process.execPath, [COFFER_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let output = '';
+    this.url = await new Promise<string>((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`vault did not start: ${output}`)), 30_000);
+      const onData = (d: Buffer): void => {
+        output += d.toString();
+        const match = /listening on (https:\/\/[^\s]+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolvePromise(match[1]!);
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`vault exited with ${code}: ${output}`));
+      });
+    });
+    this.adminToken = (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim();
+  }
+
+  /** Environment for admin commands against this vault. */
+  env(token: string): Record<string, string> {
+    return { COFFER_URL: this.url, COFFER_TOKEN: token, COFFER_DATA: this.dataDir };
+  }
+
+  /** Stops the vault. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolvePromise) => {
+      child.once('exit', () => resolvePromise());
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+/** A tenant with a vault, ready to register machines. */
+export interface TenantSetup {
+  ownerToken: string;
+  vaultId: string;
+  vaultName: string;
+}
+
+/** Creates a tenant and a vault in it. */
+export async function setupTenant(vault: VaultProcess, name: string): Promise<TenantSetup> {
+  const tenant = json<{ token: string }>(
+    await runCoffer(['tenant', 'create', name, '--json'], vault.env(vault.adminToken)),
+  );
+  const created = json<{ id: string; name: string }>(
+    await runCoffer(['vault', 'create', `${name}-vault`, '--json'], vault.env(tenant.token)),
+  );
+  return { ownerToken: tenant.token, vaultId: created.id, vaultName: created.name };
+}
+
+/** A registered machine: its config dir and how to run agent commands. */
+export class Machine {
+  agentId = '';
+  constructor(
+    readonly configDir: string,
+    readonly passphrase = PASSPHRASE,
+  ) {}
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { COFFER_CONFIG: this.configDir, COFFER_PASSPHRASE: this.passphrase, ...extra };
+  }
+
+  /** Runs an agent command as this machine. */
+  run(args: string[], extra: Record<string, string> = {}, options = {}): Promise<RunResult> {
+    return runCoffer(args, this.env(extra), options);
+  }
+}
+
+/** Registers a new machine into the tenant's vault. */
+export async function registerMachine(
+  vault: VaultProcess,
+  tenant: TenantSetup,
+  workDir: string,
+  name: string,
+): Promise<Machine> {
+  const credentials = join(workDir, `${name}.credentials`);
+  const made = await runCoffer(
+    ['vault', 'credentials', tenant.vaultId, '--out', credentials],
+    vault.env(tenant.ownerToken),
+  );
+  if (made.code !== 0) throw new Error(`credentials failed: ${made.stderr}`);
+  const machine = new Machine(join(workDir, `${name}-config`));
+  const result = json<{ agent: { id: string } }>(
+    await machine.run(['register', '--credentials', credentials, '--name', name, '--json']),
+  );
+  machine.agentId = result.agent.id;
+  return machine;
+}
+
+/** A temporary directory removed by `cleanup`. */
+export async function tempDir(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+export { writeFile };

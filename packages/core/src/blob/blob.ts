@@ -1,0 +1,185 @@
+/**
+ * @module blob/blob
+ * The blob codec (docs/format.md §4): keyed ids, optional zstd, AES-256-GCM with the header and
+ * id as associated data. Opening checks everything and names the blob in every error.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Compressor } from 'zstd-napi';
+import { IntegrityError } from '../errors.js';
+import { idHex, ID_LENGTH, type BlobType } from '../ids.js';
+
+const require = createRequire(import.meta.url);
+// The low-level binding exposes the frame header's content size and decompression into a
+// caller-sized buffer, so a hostile frame cannot make us allocate more than we allow.
+const binding = require('zstd-napi/binding.js') as {
+  getFrameContentSize(frame: Uint8Array): number | null;
+  decompress(dst: Uint8Array, src: Uint8Array): number;
+};
+
+export const BLOB_HEADER_LENGTH = 16;
+export const BLOB_OVERHEAD = 32;
+export const BLOB_VERSION = 1;
+export const Compression = { none: 0, zstd: 1 } as const;
+/** Largest plaintext a blob may declare unless the caller says otherwise (§9). */
+export const MAX_BLOB_PLAINTEXT = 128 * 1024 * 1024;
+
+/** Plaintexts at least this long are probed before being compressed whole. */
+const PROBE_THRESHOLD = 256 * 1024;
+const PROBE_LENGTH = 64 * 1024;
+
+export interface SealOptions {
+  /** Try zstd (default true); it is kept only when it saves at least 1/32. */
+  compress?: boolean;
+  /** zstd level, default 3. */
+  level?: number;
+  /** Fixed nonce, for test vectors only. */
+  nonce?: Buffer;
+}
+
+/** The id of a plaintext: HMAC-SHA256 under the keyring's id key. */
+export function blobId(idKey: Buffer, plaintext: Uint8Array): Buffer {
+  return createHmac('sha256', idKey).update(plaintext).digest();
+}
+
+const compressors = new Map<number, Compressor>();
+function compressor(level: number): Compressor {
+  let c = compressors.get(level);
+  if (!c) {
+    c = new Compressor();
+    c.setParameters({ compressionLevel: level, contentSizeFlag: true, checksumFlag: false });
+    compressors.set(level, c);
+  }
+  return c;
+}
+
+function pays(original: number, compressed: number): boolean {
+  return compressed <= original - Math.floor(original / 32);
+}
+
+/** zstd frame of `plaintext`, or undefined when compression does not pay. */
+function tryCompress(plaintext: Uint8Array, level: number): Buffer | undefined {
+  if (plaintext.length < 64) return undefined;
+  // A cheap probe keeps incompressible data (media, archives, encrypted files) fast.
+  if (plaintext.length >= PROBE_THRESHOLD) {
+    const mid = Math.floor(plaintext.length / 2);
+    const sample = plaintext.subarray(mid, mid + PROBE_LENGTH);
+    if (!pays(sample.length, compressor(1).compress(sample).length)) return undefined;
+  }
+  const frame = compressor(level).compress(plaintext);
+  return pays(plaintext.length, frame.length) ? frame : undefined;
+}
+
+function header(type: BlobType, compression: number, nonce: Buffer): Buffer {
+  const h = Buffer.alloc(BLOB_HEADER_LENGTH);
+  h[0] = BLOB_VERSION;
+  h[1] = type;
+  h[2] = compression;
+  h[3] = 0;
+  nonce.copy(h, 4);
+  return h;
+}
+
+/** Seals `plaintext` (whose id is `id`) as a blob of `type`. */
+export function sealBlob(
+  keys: { encryptionKey: Buffer },
+  type: BlobType,
+  id: Buffer,
+  plaintext: Uint8Array,
+  options: SealOptions = {},
+): Buffer {
+  const frame = options.compress === false ? undefined : tryCompress(plaintext, options.level ?? 3);
+  const body = frame ?? plaintext;
+  const nonce = options.nonce ?? randomBytes(12);
+  const h = header(type, frame ? Compression.zstd : Compression.none, nonce);
+  const out = Buffer.allocUnsafe(BLOB_OVERHEAD + body.length);
+  h.copy(out, 0);
+  const cipher = createCipheriv('aes-256-gcm', keys.encryptionKey, nonce);
+  cipher.setAAD(Buffer.concat([h, id]));
+  let offset = BLOB_HEADER_LENGTH;
+  offset += cipher.update(body).copy(out, offset);
+  offset += cipher.final().copy(out, offset);
+  cipher.getAuthTag().copy(out, offset);
+  return out;
+}
+
+/** The header fields of a sealed blob (no checks beyond its length). */
+export function readBlobHeader(sealed: Uint8Array): {
+  version: number;
+  type: number;
+  compression: number;
+  keySlot: number;
+} {
+  if (sealed.length < BLOB_OVERHEAD)
+    throw new IntegrityError(`blob: ${sealed.length} bytes is too short`);
+  return { version: sealed[0]!, type: sealed[1]!, compression: sealed[2]!, keySlot: sealed[3]! };
+}
+
+/**
+ * Opens a blob expected to have `id` and `type`, checking in the order of §4. Every failure is
+ * an IntegrityError naming the id.
+ */
+export function openBlob(
+  keys: { encryptionKey: Buffer; idKey: Buffer },
+  type: BlobType,
+  id: Buffer,
+  sealed: Uint8Array,
+  options: { maxPlaintext?: number } = {},
+): Buffer {
+  const hex = idHex(id);
+  const bad = (message: string, cause?: unknown): never => {
+    throw new IntegrityError(`blob ${hex}: ${message}`, { subject: hex, cause });
+  };
+  if (id.length !== ID_LENGTH) bad('an id is 32 bytes');
+  if (sealed.length < BLOB_OVERHEAD) bad(`${sealed.length} bytes is too short`);
+  const version = sealed[0]!;
+  if (version !== BLOB_VERSION) bad(`version ${version} is not supported`);
+  if (sealed[1] !== type) bad(`type ${sealed[1]} where ${type} was expected`);
+  const compression = sealed[2]!;
+  if (compression !== Compression.none && compression !== Compression.zstd)
+    bad(`unknown compression ${compression}`);
+  if (sealed[3] !== 0) bad(`key slot ${sealed[3]} is not supported`);
+  const h = sealed.subarray(0, BLOB_HEADER_LENGTH);
+  const nonce = sealed.subarray(4, BLOB_HEADER_LENGTH);
+  const tag = sealed.subarray(sealed.length - 16);
+  let body: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keys.encryptionKey, nonce);
+    decipher.setAAD(Buffer.concat([h, id]));
+    decipher.setAuthTag(tag);
+    body = Buffer.concat([
+      decipher.update(sealed.subarray(BLOB_HEADER_LENGTH, sealed.length - 16)),
+      decipher.final(),
+    ]);
+  } catch (cause) {
+    return bad('authentication failed (damaged, wrong key, or not this id)', cause);
+  }
+  let plaintext = body;
+  if (compression === Compression.zstd) {
+    const limit = options.maxPlaintext ?? MAX_BLOB_PLAINTEXT;
+    let declared: number | null;
+    try {
+      declared = binding.getFrameContentSize(body);
+    } catch (cause) {
+      return bad('invalid zstd frame header', cause);
+    }
+    if (declared === null || declared > limit)
+      bad(`zstd frame declares ${declared ?? 'no'} content size (limit ${limit})`);
+    plaintext = Buffer.allocUnsafe(declared!);
+    let written: number;
+    try {
+      written = binding.decompress(plaintext, body);
+    } catch (cause) {
+      return bad('zstd decompression failed', cause);
+    }
+    if (written !== declared) bad(`decompressed ${written} bytes, the frame declared ${declared}`);
+  }
+  if (!timingSafeEqual(blobId(keys.idKey, plaintext), id)) bad('content does not match its id');
+  return plaintext;
+}

@@ -1,0 +1,267 @@
+/**
+ * @module pack/pack
+ * Packs (docs/format.md §5): sealed blobs followed by a plaintext footer that lists them, named
+ * by the SHA-256 of all their bytes. A pack can be read from its bytes alone.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { FormatError, IntegrityError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../encoding/varint.js';
+import { ID_LENGTH, isBlobType, type BlobType } from '../ids.js';
+
+export const PACK_TARGET_SIZE = 16 * 1024 * 1024;
+export const PACK_MAX_SIZE = 64 * 1024 * 1024;
+export const PACK_TRAILER_LENGTH = 24;
+const FOOTER_MAGIC = Buffer.from('CFPF');
+const TRAILER_MAGIC = Buffer.from('CFPK');
+const PACK_VERSION = 1;
+const LIMITS = {
+  footer: 64 * 1024 * 1024,
+  blobs: 1_048_576,
+  refs: 16_777_216,
+  pack: 4 * 1024 ** 3,
+};
+
+export interface PackEntry {
+  id: Buffer;
+  type: BlobType;
+  offset: number;
+  length: number;
+  refs: Buffer[];
+}
+
+export interface FinishedPack {
+  /** Lowercase hex SHA-256 of the pack's bytes. */
+  name: string;
+  /** The pack's bytes, in order. */
+  bytes: Buffer[];
+  size: number;
+  entries: PackEntry[];
+}
+
+/** Encodes the footer that lists `entries`. */
+export function encodePackFooter(entries: readonly PackEntry[]): Buffer {
+  const w = new ByteWriter(64 + entries.length * 48)
+    .raw(FOOTER_MAGIC)
+    .u8(PACK_VERSION)
+    .uvarint(entries.length);
+  for (const e of entries) {
+    w.raw(e.id).u8(e.type).uvarint(e.offset).uvarint(e.length).uvarint(e.refs.length);
+    for (const ref of e.refs) w.raw(ref);
+  }
+  return w.finish();
+}
+
+function trailer(footer: Buffer): Buffer {
+  const t = Buffer.alloc(PACK_TRAILER_LENGTH);
+  createHash('sha256').update(footer).digest().copy(t, 0, 0, 16);
+  t.writeUInt32LE(footer.length, 16);
+  TRAILER_MAGIC.copy(t, 20);
+  return t;
+}
+
+/** Accumulates sealed blobs into a pack; the hash is computed as blobs arrive. */
+export class PackWriter {
+  private readonly targetSize: number;
+  private blobs: Buffer[] = [];
+  private entries: PackEntry[] = [];
+  private ids = new Set<string>();
+  private offset = 0;
+  private hash: Hash = createHash('sha256');
+
+  constructor(options: { targetSize?: number } = {}) {
+    this.targetSize = options.targetSize ?? PACK_TARGET_SIZE;
+  }
+
+  /** Adds a sealed blob; `refs` only for trees and manifests. */
+  add(id: Buffer, type: BlobType, sealed: Buffer, refs: readonly Buffer[] = []): void {
+    if (id.length !== ID_LENGTH) throw new FormatError('pack', 'blob ids are 32 bytes');
+    if (type === 1 && refs.length > 0) throw new FormatError('pack', 'data blobs have no refs');
+    this.hash.update(sealed);
+    this.blobs.push(sealed);
+    this.entries.push({ id, type, offset: this.offset, length: sealed.length, refs: [...refs] });
+    this.ids.add(id.toString('hex'));
+    this.offset += sealed.length;
+  }
+
+  /** Bytes of blobs added so far. */
+  get size(): number {
+    return this.offset;
+  }
+
+  /** Blobs added so far. */
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** True once the pack reached its target size. */
+  get full(): boolean {
+    return this.offset >= this.targetSize;
+  }
+
+  /** True when `id` is in this pack already. */
+  has(id: Buffer): boolean {
+    return this.ids.has(id.toString('hex'));
+  }
+
+  /** Finishes the pack and resets the writer. */
+  finish(): FinishedPack {
+    if (this.entries.length === 0) throw new FormatError('pack', 'a pack holds at least one blob');
+    const footer = encodePackFooter(this.entries);
+    const tail = trailer(footer);
+    this.hash.update(footer);
+    this.hash.update(tail);
+    const pack: FinishedPack = {
+      name: this.hash.digest('hex'),
+      bytes: [...this.blobs, footer, tail],
+      size: this.offset + footer.length + tail.length,
+      entries: this.entries,
+    };
+    this.blobs = [];
+    this.entries = [];
+    this.ids = new Set();
+    this.offset = 0;
+    this.hash = createHash('sha256');
+    return pack;
+  }
+}
+
+/** Reads the trailer from the last bytes of a pack of `packSize` bytes. */
+export function readPackTrailer(
+  tail: Uint8Array,
+  packSize: number,
+): { footerLength: number; footerHash: Buffer } {
+  if (tail.length < PACK_TRAILER_LENGTH || packSize < PACK_TRAILER_LENGTH) {
+    throw new FormatError('pack', 'too short for a trailer');
+  }
+  const t = tail.subarray(tail.length - PACK_TRAILER_LENGTH);
+  if (!Buffer.from(t.subarray(20)).equals(TRAILER_MAGIC))
+    throw new FormatError('pack', 'bad trailer magic');
+  const footerLength = new ByteReader(t, 'pack trailer', 16).u32le();
+  if (footerLength > LIMITS.footer || footerLength + PACK_TRAILER_LENGTH > packSize) {
+    throw new FormatError('pack', `footer length ${footerLength} does not fit`);
+  }
+  return { footerLength, footerHash: Buffer.from(t.subarray(0, 16)) };
+}
+
+/** Parses and checks a footer against its hash and the pack's size. */
+export function parsePackFooter(
+  footer: Uint8Array,
+  footerHash: Buffer,
+  packSize: number,
+): PackEntry[] {
+  const digest = createHash('sha256').update(footer).digest().subarray(0, 16);
+  if (!digest.equals(footerHash))
+    throw new IntegrityError('pack footer: hash mismatch (damaged footer)');
+  const r = new ByteReader(footer, 'pack footer');
+  if (!Buffer.from(r.raw(4)).equals(FOOTER_MAGIC)) r.fail('bad footer magic');
+  const version = r.u8();
+  if (version !== PACK_VERSION)
+    r.fail(`version ${version} is not supported (this program reads version 1)`);
+  const n = r.uvarint();
+  if (n < 1 || n > LIMITS.blobs || n * (ID_LENGTH + 4) > r.remaining) r.fail(`${n} blobs`);
+  const blobsEnd = packSize - footer.length - PACK_TRAILER_LENGTH;
+  const entries: PackEntry[] = [];
+  let expected = 0;
+  for (let i = 0; i < n; i++) {
+    const id = Buffer.from(r.raw(ID_LENGTH));
+    const type = r.u8();
+    if (!isBlobType(type)) r.fail(`unknown blob type ${type}`);
+    const offset = r.uvarint();
+    const length = r.uvarint();
+    const refCount = r.uvarint();
+    if (refCount > LIMITS.refs || refCount * ID_LENGTH > r.remaining) r.fail(`${refCount} refs`);
+    if (type === 1 && refCount > 0) r.fail('a data blob with refs');
+    if (offset !== expected) r.fail(`blob ${i} at offset ${offset}, expected ${expected}`);
+    if (length < 32) r.fail(`blob ${i} of ${length} bytes`);
+    expected = offset + length;
+    if (expected > blobsEnd) r.fail(`blob ${i} runs past the footer`);
+    const refs: Buffer[] = new Array<Buffer>(refCount);
+    for (let j = 0; j < refCount; j++) refs[j] = Buffer.from(r.raw(ID_LENGTH));
+    entries.push({ id, type: type as BlobType, offset, length, refs });
+  }
+  if (r.remaining !== 0) r.fail('trailing bytes in the footer');
+  if (expected !== blobsEnd) r.fail(`blobs end at ${expected}, the footer starts at ${blobsEnd}`);
+  return entries;
+}
+
+/** Parses a whole pack from its bytes; checks each blob's header against its entry. */
+export function parsePack(pack: Uint8Array): { entries: PackEntry[]; name: string } {
+  if (pack.length > LIMITS.pack) throw new FormatError('pack', 'larger than 4 GiB');
+  const { footerLength, footerHash } = readPackTrailer(pack, pack.length);
+  const footerStart = pack.length - PACK_TRAILER_LENGTH - footerLength;
+  const entries = parsePackFooter(
+    pack.subarray(footerStart, footerStart + footerLength),
+    footerHash,
+    pack.length,
+  );
+  for (const e of entries) {
+    if (pack[e.offset] !== 1)
+      throw new FormatError('pack', `blob at ${e.offset}: version ${pack[e.offset]}`);
+    if (pack[e.offset + 1] !== e.type)
+      throw new FormatError('pack', `blob at ${e.offset}: type differs from its entry`);
+  }
+  return { entries, name: createHash('sha256').update(pack).digest('hex') };
+}
+
+/** The sealed bytes of one blob of a pack. */
+export function sliceBlob(pack: Uint8Array, entry: PackEntry): Buffer {
+  if (entry.offset + entry.length > pack.length)
+    throw new FormatError('pack', 'blob beyond the pack');
+  return Buffer.from(pack.buffer, pack.byteOffset + entry.offset, entry.length);
+}
+
+/**
+ * Checks a pack as it streams past: hashes every byte and keeps only a bounded tail (the footer
+ * is at most 64 MiB), then parses the footer at the end.
+ */
+export class PackVerifier {
+  private readonly hash = createHash('sha256');
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private size = 0;
+  private static readonly KEEP = LIMITS.footer + PACK_TRAILER_LENGTH;
+
+  /** Feeds the next bytes; the caller must not change them afterwards (they are not copied). */
+  update(chunk: Uint8Array): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.size > LIMITS.pack) throw new FormatError('pack', 'larger than 4 GiB');
+    this.tail.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.tailBytes += chunk.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= PackVerifier.KEEP) {
+      this.tailBytes -= this.tail.shift()!.length;
+    }
+  }
+
+  /** Parses the footer; with `expectedName`, checks the pack's name. */
+  finish(expectedName?: string): { name: string; size: number; entries: PackEntry[] } {
+    const name = this.hash.digest('hex');
+    if (expectedName !== undefined && name !== expectedName) {
+      throw new IntegrityError(`pack ${expectedName}: its bytes hash to ${name}`, {
+        subject: expectedName,
+      });
+    }
+    const tail = Buffer.concat(this.tail);
+    this.tail = [];
+    const { footerLength, footerHash } = readPackTrailer(tail, this.size);
+    if (footerLength + PACK_TRAILER_LENGTH > tail.length)
+      throw new FormatError('pack', 'footer not in the kept tail');
+    const start = tail.length - PACK_TRAILER_LENGTH - footerLength;
+    const entries = parsePackFooter(
+      tail.subarray(start, start + footerLength),
+      footerHash,
+      this.size,
+    );
+    return { name, size: this.size, entries };
+  }
+}
+
+/** Verifies a pack from a stream of its bytes. */
+export async function verifyPackStream(
+  source: AsyncIterable<Uint8Array>,
+  expectedName?: string,
+): Promise<{ name: string; size: number; entries: PackEntry[] }> {
+  const verifier = new PackVerifier();
+  for await (const chunk of source) verifier.update(chunk);
+  return verifier.finish(expectedName);
+}

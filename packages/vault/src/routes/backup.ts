@@ -1,0 +1,195 @@
+/**
+ * @module routes/backup
+ * The write half of the backup protocol (DESIGN.md §4): which ids are stored, pack upload, and
+ * the commit that makes a recovery point visible only once its closure is stored.
+ */
+import {
+  CommitPointRequest,
+  ExistsRequest,
+  ExistsResponse,
+  HexId,
+  MAX_PACK_UPLOAD,
+  PackUploadResponse,
+  Point,
+  ROUTES,
+} from '@coffer/api';
+import { AlreadyExistsError, PackVerifier, idHex, type PackEntry } from '@coffer/core';
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import { checkClosure } from '../closure.js';
+import { requireAgent } from '../plugins/auth.js';
+import { HttpError } from '../plugins/errors.js';
+import { packKey } from '../pack-keys.js';
+import { pointView } from '../views.js';
+
+const INSERT_BATCH = 400;
+
+/** Registers the backup routes. */
+export function backupRoutes(app: FastifyInstance): void {
+  const { db } = app.vault;
+
+  // Pack bodies stream straight to the blob store; Fastify must not buffer them.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
+    done(null, payload);
+  });
+
+  app.post(
+    ROUTES.blobsExist,
+    { schema: { body: ExistsRequest, response: { 200: ExistsResponse } } },
+    async (request) => {
+      const agent = requireAgent(request);
+      const { ids } = request.body as { ids: string[] };
+      const present = new Set<string>();
+      for (let i = 0; i < ids.length; i += INSERT_BATCH) {
+        const rows = await db
+          .selectFrom('blobs')
+          .select('id')
+          .where('keyring_id', '=', agent.keyring_id)
+          .where('id', 'in', ids.slice(i, i + INSERT_BATCH))
+          .execute();
+        for (const row of rows) present.add(row.id);
+      }
+      return { missing: ids.filter((id) => !present.has(id)) };
+    },
+  );
+
+  app.put(
+    ROUTES.packUpload,
+    {
+      bodyLimit: MAX_PACK_UPLOAD,
+      schema: { params: Type.Object({ pack: HexId }), response: { 200: PackUploadResponse } },
+    },
+    async (request) => {
+      const agent = requireAgent(request);
+      const { pack: name } = request.params as { pack: string };
+      const body = request.body as Readable | undefined;
+      if (!body || typeof body.pipe !== 'function') {
+        throw new HttpError('BAD_REQUEST', 'send the pack as application/octet-stream');
+      }
+      const verifier = new PackVerifier();
+      let received = 0;
+      let verified: { size: number; entries: PackEntry[] } | undefined;
+      // The pack is hashed and parsed as it streams to storage; if it does not match its name,
+      // the source throws before the store renames the temp file, so nothing is stored.
+      async function* checked(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          received += chunk.length;
+          if (received > MAX_PACK_UPLOAD) {
+            throw new HttpError(
+              'PAYLOAD_TOO_LARGE',
+              `packs are limited to ${MAX_PACK_UPLOAD} bytes`,
+            );
+          }
+          verifier.update(chunk);
+          yield chunk;
+        }
+        verified = verifier.finish(name);
+      }
+      let created = true;
+      const key = packKey(agent.keyring_id, name);
+      try {
+        await app.vault.store.put(key, checked(), { ifAbsent: true });
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+        created = false;
+        // Drain and verify anyway: the index is rebuilt from these entries below, and an
+        // earlier upload may have been stored but not indexed before a crash.
+        for await (const _ of checked()) void _;
+      }
+      if (!verified) throw new HttpError('BAD_REQUEST', 'pack upload ended early');
+      const { entries, size } = verified;
+      const now = app.vault.now();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('packs')
+          .values({
+            keyring_id: agent.keyring_id,
+            name,
+            size,
+            blobs: entries.length,
+            created_at: now,
+          })
+          .onConflict((oc) => oc.columns(['keyring_id', 'name']).doNothing())
+          .execute();
+        for (let i = 0; i < entries.length; i += INSERT_BATCH) {
+          const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
+            keyring_id: agent.keyring_id,
+            id: idHex(e.id),
+            pack: name,
+            offset: e.offset,
+            length: e.length,
+            type: e.type,
+            refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
+          }));
+          await trx
+            .insertInto('blobs')
+            .values(rows)
+            .onConflict((oc) => oc.columns(['keyring_id', 'id']).doNothing())
+            .execute();
+        }
+      });
+      return { name, blobs: entries.length, size, created };
+    },
+  );
+
+  app.post(
+    ROUTES.points,
+    { schema: { body: CommitPointRequest, response: { 201: Point, 200: Point } } },
+    async (request, reply) => {
+      const agent = requireAgent(request);
+      const body = request.body as CommitPointRequest;
+      const existing = await db
+        .selectFrom('points')
+        .selectAll()
+        .where('id', '=', body.manifest)
+        .executeTakeFirst();
+      if (existing) {
+        if (existing.agent_id !== agent.id) throw new HttpError('ALREADY_EXISTS', 'point exists');
+        return reply.status(200).send(pointView(existing));
+      }
+      const manifest = await db
+        .selectFrom('blobs')
+        .select('type')
+        .where('keyring_id', '=', agent.keyring_id)
+        .where('id', '=', body.manifest)
+        .executeTakeFirst();
+      if (manifest && manifest.type !== 3) {
+        throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);
+      }
+      const { missing, walked } = await checkClosure(db, agent.keyring_id, body.manifest);
+      if (missing.length > 0) {
+        throw new HttpError(
+          'CLOSURE_INCOMPLETE',
+          `the point refers to ${missing.length} blob(s) the vault does not hold; upload them and commit again`,
+          missing,
+        );
+      }
+      const row = {
+        id: body.manifest,
+        vault_id: agent.vault_id,
+        agent_id: agent.id,
+        keyring_id: agent.keyring_id,
+        item: body.item,
+        parent: body.parent ?? null,
+        hostname: body.hostname,
+        start_time: Date.parse(body.startTime),
+        end_time: Date.parse(body.endTime),
+        created_at: app.vault.now(),
+        stats: JSON.stringify(body.stats),
+      };
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < walked.length; i += INSERT_BATCH) {
+          await trx
+            .updateTable('blobs')
+            .set({ closed: 1 })
+            .where('keyring_id', '=', agent.keyring_id)
+            .where('id', 'in', walked.slice(i, i + INSERT_BATCH))
+            .execute();
+        }
+        await trx.insertInto('points').values(row).execute();
+      });
+      return reply.status(201).send(pointView(row));
+    },
+  );
+}

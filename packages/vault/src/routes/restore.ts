@@ -1,0 +1,106 @@
+/**
+ * @module routes/restore
+ * The read half: where blobs are, and ranged reads of packs, for an agent's own data or data
+ * it was granted.
+ */
+import { EntityId, HexId, LocateRequest, LocateResponse, PackList, ROUTES } from '@coffer/api';
+import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import { readableAgent } from '../plugins/auth.js';
+import { HttpError } from '../plugins/errors.js';
+import { packKey } from '../pack-keys.js';
+
+const BATCH = 400;
+const RANGE = /^bytes=(\d{1,15})-(\d{1,15})$/;
+/** Largest single ranged read; agents coalesce nearby blobs up to this. */
+const MAX_RANGE = 128 * 1024 * 1024;
+
+/** Registers the restore routes. */
+export function restoreRoutes(app: FastifyInstance): void {
+  const { db } = app.vault;
+  const AgentParams = Type.Object({ agent: EntityId });
+
+  app.post(
+    ROUTES.agentLocate,
+    { schema: { params: AgentParams, body: LocateRequest, response: { 200: LocateResponse } } },
+    async (request) => {
+      const { agent: agentId } = request.params as { agent: string };
+      const agent = await readableAgent(app, request, agentId);
+      const { ids } = request.body as { ids: string[] };
+      const found = new Map<
+        string,
+        { id: string; pack: string; offset: number; length: number; type: number }
+      >();
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const rows = await db
+          .selectFrom('blobs')
+          .select(['id', 'pack', 'offset', 'length', 'type'])
+          .where('keyring_id', '=', agent.keyring_id)
+          .where('id', 'in', ids.slice(i, i + BATCH))
+          .execute();
+        for (const row of rows) found.set(row.id, row);
+      }
+      const locations = [];
+      const missing = [];
+      for (const id of ids) {
+        const row = found.get(id);
+        if (row) locations.push(row);
+        else missing.push(id);
+      }
+      return { locations, missing };
+    },
+  );
+
+  app.get(
+    ROUTES.agentPacks,
+    { schema: { params: AgentParams, response: { 200: PackList } } },
+    async (request) => {
+      const { agent: agentId } = request.params as { agent: string };
+      const agent = await readableAgent(app, request, agentId);
+      const rows = await db
+        .selectFrom('packs')
+        .select(['name', 'size'])
+        .where('keyring_id', '=', agent.keyring_id)
+        .orderBy('name')
+        .execute();
+      return { packs: rows };
+    },
+  );
+
+  app.get(
+    ROUTES.agentPack,
+    { schema: { params: Type.Object({ agent: EntityId, pack: HexId }) } },
+    async (request, reply) => {
+      const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
+      const agent = await readableAgent(app, request, agentId);
+      const pack = await db
+        .selectFrom('packs')
+        .select('size')
+        .where('keyring_id', '=', agent.keyring_id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
+      const key = packKey(agent.keyring_id, name);
+      const range = request.headers.range;
+      if (range === undefined) {
+        reply.header('content-type', 'application/octet-stream');
+        reply.header('content-length', pack.size);
+        return reply.send(Readable.from(await app.vault.store.get(key)));
+      }
+      const match = RANGE.exec(range);
+      if (!match) throw new HttpError('BAD_REQUEST', 'Range must be bytes=FIRST-LAST');
+      const first = Number(match[1]);
+      const last = Number(match[2]);
+      if (last < first || last >= pack.size || last - first + 1 > MAX_RANGE) {
+        return reply.status(416).header('content-range', `bytes */${pack.size}`).send();
+      }
+      const bytes = await app.vault.store.getRange(key, first, last - first + 1);
+      return reply
+        .status(206)
+        .header('content-type', 'application/octet-stream')
+        .header('content-range', `bytes ${first}-${last}/${pack.size}`)
+        .send(bytes);
+    },
+  );
+}

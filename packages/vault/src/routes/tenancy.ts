@@ -1,0 +1,377 @@
+/**
+ * @module routes/tenancy
+ * Tenants, user tokens, vaults, registration credentials, agents and grants.
+ */
+import {
+  AgentList,
+  CREDENTIALS_LIFETIME_MS,
+  CreateGrantRequest,
+  CreateTenantRequest,
+  CreateTenantResponse,
+  CreateTokenRequest,
+  CreateTokenResponse,
+  CreateVaultRequest,
+  EntityId,
+  KeyringResponse,
+  PointList,
+  RegisterRequest,
+  RegisterResponse,
+  ROUTES,
+  Vault,
+  VaultCredentials,
+  VaultList,
+  WhoAmI,
+} from '@coffer/api';
+import { parseKeyring } from '@coffer/core';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { HttpError } from '../plugins/errors.js';
+import { readableAgent, requireAdmin, requireUser, userVault } from '../plugins/auth.js';
+import { hashSecret, newEntityId, newSecret } from '../secrets.js';
+import { agentView, pointView, tenantView, vaultView } from '../views.js';
+
+const VaultParams = Type.Object({ vault: EntityId });
+const AgentParams = Type.Object({ agent: EntityId });
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? '');
+}
+
+/** Registers the tenancy routes. */
+export function tenancyRoutes(app: FastifyInstance): void {
+  const { db } = app.vault;
+
+  app.get(ROUTES.whoami, { schema: { response: { 200: WhoAmI } } }, async (request) => {
+    const p = request.principal;
+    if (!p) throw new HttpError('UNAUTHENTICATED', 'this route needs a token');
+    if (p.kind === 'admin') return { kind: 'admin' as const };
+    if (p.kind === 'user') return { kind: 'user' as const, tenantId: p.tenantId, role: p.role };
+    return { kind: 'agent' as const, tenantId: p.tenantId, agent: agentView(p.agent) };
+  });
+
+  app.post(
+    ROUTES.tenants,
+    { schema: { body: CreateTenantRequest, response: { 201: CreateTenantResponse } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      const { name } = request.body as { name: string };
+      const now = app.vault.now();
+      const tenant = { id: newEntityId('tn'), name, created_at: now };
+      const token = newSecret('cft_user');
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('tenants').values(tenant).execute();
+          await trx
+            .insertInto('tokens')
+            .values({
+              id: newEntityId('tk'),
+              hash: hashSecret(token),
+              kind: 'user',
+              tenant_id: tenant.id,
+              role: 'owner',
+              agent_id: null,
+              name: `${name} owner`,
+              created_at: now,
+            })
+            .execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new HttpError('ALREADY_EXISTS', `a tenant named ${name} exists already`);
+        }
+        throw error;
+      }
+      return reply.status(201).send({ tenant: tenantView(tenant), token });
+    },
+  );
+
+  app.post(
+    ROUTES.tokens,
+    { schema: { body: CreateTokenRequest, response: { 201: CreateTokenResponse } } },
+    async (request, reply) => {
+      const user = requireUser(request, 'administer');
+      const body = request.body as { name: string; role: 'owner' };
+      const token = newSecret('cft_user');
+      const id = newEntityId('tk');
+      await db
+        .insertInto('tokens')
+        .values({
+          id,
+          hash: hashSecret(token),
+          kind: 'user',
+          tenant_id: user.tenantId,
+          role: body.role,
+          agent_id: null,
+          name: body.name,
+          created_at: app.vault.now(),
+        })
+        .execute();
+      return reply.status(201).send({ id, name: body.name, role: body.role, token });
+    },
+  );
+
+  app.post(
+    ROUTES.vaults,
+    { schema: { body: CreateVaultRequest, response: { 201: Vault } } },
+    async (request, reply) => {
+      const user = requireUser(request, 'write');
+      const { name } = request.body as { name: string };
+      const vault = {
+        id: newEntityId('vt'),
+        tenant_id: user.tenantId,
+        name,
+        created_at: app.vault.now(),
+      };
+      try {
+        await db.insertInto('vaults').values(vault).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new HttpError('ALREADY_EXISTS', `this tenant has a vault named ${name} already`);
+        }
+        throw error;
+      }
+      return reply.status(201).send(vaultView(vault));
+    },
+  );
+
+  app.get(ROUTES.vaults, { schema: { response: { 200: VaultList } } }, async (request) => {
+    const user = requireUser(request, 'read');
+    const rows = await db
+      .selectFrom('vaults')
+      .selectAll()
+      .where('tenant_id', '=', user.tenantId)
+      .orderBy('name')
+      .execute();
+    return { vaults: rows.map(vaultView) };
+  });
+
+  app.post(
+    ROUTES.vaultCredentials,
+    { schema: { params: VaultParams, response: { 201: VaultCredentials } } },
+    async (request, reply) => {
+      const { vault: vaultId } = request.params as { vault: string };
+      const vault = await userVault(app, request, vaultId, 'operate');
+      const secret = newSecret('cfr');
+      const now = app.vault.now();
+      const expiresAt = now + CREDENTIALS_LIFETIME_MS;
+      await db
+        .insertInto('registrations')
+        .values({
+          id: newEntityId('rg'),
+          vault_id: vault.id,
+          secret_hash: hashSecret(secret),
+          expires_at: expiresAt,
+          used_at: null,
+          created_at: now,
+        })
+        .execute();
+      return reply.status(201).send({
+        format: 'coffer-vault-credentials' as const,
+        version: 1 as const,
+        url: app.vault.publicUrl,
+        fingerprint: app.vault.fingerprint,
+        tenantId: vault.tenant_id,
+        vaultId: vault.id,
+        vaultName: vault.name,
+        secret,
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
+    },
+  );
+
+  app.get(
+    ROUTES.vaultAgents,
+    { schema: { params: VaultParams, response: { 200: AgentList } } },
+    async (request) => {
+      const { vault: vaultId } = request.params as { vault: string };
+      const vault = await userVault(app, request, vaultId, 'read');
+      const rows = await db
+        .selectFrom('agents')
+        .selectAll()
+        .where('vault_id', '=', vault.id)
+        .orderBy('created_at')
+        .execute();
+      return { agents: rows.map(agentView) };
+    },
+  );
+
+  app.get(
+    ROUTES.vaultPoints,
+    { schema: { params: VaultParams, response: { 200: PointList } } },
+    async (request) => {
+      const { vault: vaultId } = request.params as { vault: string };
+      const vault = await userVault(app, request, vaultId, 'read');
+      const rows = await db
+        .selectFrom('points')
+        .selectAll()
+        .where('vault_id', '=', vault.id)
+        .orderBy('end_time')
+        .execute();
+      return { points: rows.map(pointView) };
+    },
+  );
+
+  app.post(
+    ROUTES.agentGrants,
+    {
+      schema: {
+        params: Type.Object({ vault: EntityId, agent: EntityId }),
+        body: CreateGrantRequest,
+      },
+    },
+    async (request, reply) => {
+      const { vault: vaultId, agent: agentId } = request.params as { vault: string; agent: string };
+      const vault = await userVault(app, request, vaultId, 'write');
+      const { grantee } = request.body as { grantee: string };
+      const agents = await db
+        .selectFrom('agents')
+        .select('id')
+        .where('vault_id', '=', vault.id)
+        .where('id', 'in', [agentId, grantee])
+        .execute();
+      if (agents.length !== (agentId === grantee ? 1 : 2)) {
+        throw new HttpError(
+          'NOT_FOUND',
+          `agents ${agentId} and ${grantee} must both be in vault ${vault.id}`,
+        );
+      }
+      await db
+        .insertInto('grants')
+        .values({ agent_id: agentId, grantee_id: grantee, created_at: app.vault.now() })
+        .onConflict((oc) => oc.columns(['agent_id', 'grantee_id']).doNothing())
+        .execute();
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    ROUTES.register,
+    { schema: { body: RegisterRequest, response: { 201: RegisterResponse } } },
+    async (request, reply) => {
+      const body = request.body as {
+        secret: string;
+        name: string;
+        hostname: string;
+        keyring: string;
+      };
+      const keyring = parseKeyring(body.keyring);
+      const now = app.vault.now();
+      const token = newSecret('cft_agent');
+      const result = await db.transaction().execute(async (trx) => {
+        // Claiming the secret and creating the agent is one transaction: a secret works once.
+        const claimed = await trx
+          .updateTable('registrations')
+          .set({ used_at: now })
+          .where('secret_hash', '=', hashSecret(body.secret))
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', now)
+          .returning(['vault_id'])
+          .executeTakeFirst();
+        if (!claimed) {
+          const row = await trx
+            .selectFrom('registrations')
+            .selectAll()
+            .where('secret_hash', '=', hashSecret(body.secret))
+            .executeTakeFirst();
+          if (!row)
+            throw new HttpError(
+              'UNAUTHENTICATED',
+              'these vault credentials are not known to this vault',
+            );
+          if (row.used_at !== null) {
+            throw new HttpError(
+              'CREDENTIALS_USED',
+              'these vault credentials were used already; download new ones',
+            );
+          }
+          throw new HttpError(
+            'CREDENTIALS_EXPIRED',
+            'these vault credentials have expired (48 h); download new ones',
+          );
+        }
+        const vault = await trx
+          .selectFrom('vaults')
+          .selectAll()
+          .where('id', '=', claimed.vault_id)
+          .executeTakeFirstOrThrow();
+        const existing = await trx
+          .selectFrom('keyrings')
+          .select('vault_id')
+          .where('id', '=', keyring.id)
+          .executeTakeFirst();
+        if (existing && existing.vault_id !== vault.id) {
+          throw new HttpError('ALREADY_EXISTS', `keyring ${keyring.id} belongs to another vault`);
+        }
+        if (!existing) {
+          await trx
+            .insertInto('keyrings')
+            .values({ id: keyring.id, vault_id: vault.id, json: body.keyring, created_at: now })
+            .execute();
+        }
+        const agent = {
+          id: newEntityId('ag'),
+          vault_id: vault.id,
+          tenant_id: vault.tenant_id,
+          name: body.name,
+          hostname: body.hostname,
+          keyring_id: keyring.id,
+          created_at: now,
+        };
+        await trx.insertInto('agents').values(agent).execute();
+        await trx
+          .insertInto('tokens')
+          .values({
+            id: newEntityId('tk'),
+            hash: hashSecret(token),
+            kind: 'agent',
+            tenant_id: vault.tenant_id,
+            role: null,
+            agent_id: agent.id,
+            name: `agent ${body.name}`,
+            created_at: now,
+          })
+          .execute();
+        return { agent, vault };
+      });
+      return reply
+        .status(201)
+        .send({ agent: agentView(result.agent), token, vault: vaultView(result.vault) });
+    },
+  );
+
+  app.get(
+    ROUTES.agentKeyring,
+    { schema: { params: AgentParams, response: { 200: KeyringResponse } } },
+    async (request) => {
+      const { agent: agentId } = request.params as { agent: string };
+      const agent = await readableAgent(app, request, agentId);
+      const row = await db
+        .selectFrom('keyrings')
+        .selectAll()
+        .where('id', '=', agent.keyring_id)
+        .executeTakeFirstOrThrow();
+      return { keyringId: row.id, keyring: row.json };
+    },
+  );
+
+  app.get(
+    ROUTES.agentPoints,
+    {
+      schema: {
+        params: AgentParams,
+        querystring: Type.Object({ item: Type.Optional(Type.String({ maxLength: 128 })) }),
+        response: { 200: PointList },
+      },
+    },
+    async (request) => {
+      const { agent: agentId } = request.params as { agent: string };
+      const { item } = request.query as { item?: string };
+      const agent = await readableAgent(app, request, agentId);
+      let query = db.selectFrom('points').selectAll().where('agent_id', '=', agent.id);
+      if (item !== undefined) query = query.where('item', '=', item);
+      const rows = await query.orderBy('end_time').execute();
+      return { points: rows.map(pointView) };
+    },
+  );
+}

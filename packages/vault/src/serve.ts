@@ -1,0 +1,104 @@
+/**
+ * @module serve
+ * `coffer vault serve`: prepares the data directory on first start (certificate, metadata
+ * database, service-admin token) and runs the server until stopped.
+ */
+import { FsBlobStore } from '@coffer/storage';
+import type { FastifyInstance } from 'fastify';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { openMetadataDb, type MetadataDb } from './db/connect.js';
+import { hashSecret, newEntityId, newSecret } from './secrets.js';
+import { buildServer } from './server.js';
+import { ensureTlsIdentity } from './tls.js';
+
+export interface ServeOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Metadata database URL; default sqlite:DATA/metadata.sqlite. */
+  db?: string;
+  /** The URL written into credentials files; default https://HOST:PORT. */
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+export interface RunningVault {
+  app: FastifyInstance;
+  url: string;
+  fingerprint: string;
+  /** The admin token when this start created it (first start), else undefined. */
+  newAdminToken: string | undefined;
+  adminTokenPath: string;
+  close(): Promise<void>;
+}
+
+async function ensureAdminToken(meta: MetadataDb, path: string): Promise<string | undefined> {
+  const existing = await meta.db
+    .selectFrom('tokens')
+    .select('id')
+    .where('kind', '=', 'admin')
+    .executeTakeFirst();
+  if (existing) return undefined;
+  const token = newSecret('cft_admin');
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  await meta.db
+    .insertInto('tokens')
+    .values({
+      id: newEntityId('tk'),
+      hash: hashSecret(token),
+      kind: 'admin',
+      tenant_id: null,
+      role: null,
+      agent_id: null,
+      name: 'service admin',
+      created_at: Date.now(),
+    })
+    .execute();
+  return token;
+}
+
+/** Starts the vault; resolves once it listens. */
+export async function startVault(options: ServeOptions): Promise<RunningVault> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
+  await mkdir(join(dataDir, 'blobs'), { recursive: true, mode: 0o700 });
+  const tls = await ensureTlsIdentity(join(dataDir, 'tls'));
+  const meta = await openMetadataDb(options.db ?? `sqlite:${join(dataDir, 'metadata.sqlite')}`);
+  const adminTokenPath = join(dataDir, 'admin.token');
+  const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const app = await buildServer({
+    context: {
+      db: meta.db,
+      dialect: meta.dialect,
+      store: new FsBlobStore(join(dataDir, 'blobs')),
+      publicUrl: options.publicUrl ?? `https://${hostForUrl}:${options.port}`,
+      fingerprint: tls.fingerprint,
+      now: () => Date.now(),
+    },
+    tls,
+    logger: { level: options.logLevel ?? 'warn' },
+  });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `https://${hostForUrl}:${port}`;
+  app.vault.publicUrl = options.publicUrl ?? url;
+  return {
+    app,
+    url,
+    fingerprint: tls.fingerprint,
+    newAdminToken,
+    adminTokenPath,
+    async close() {
+      await app.close();
+      await meta.close();
+    },
+  };
+}
+
+/** Reads the service-admin token a first start wrote into DATA/admin.token. */
+export async function readAdminToken(dataDir: string): Promise<string> {
+  return (await readFile(join(resolve(dataDir), 'admin.token'), 'utf8')).trim();
+}

@@ -1,0 +1,37 @@
+/**
+ * @module server
+ * Builds the vault's Fastify application from its parts.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { VaultContext } from './context.js';
+import { installAuth } from './plugins/auth.js';
+import { installErrorHandler } from './plugins/errors.js';
+import { backupRoutes } from './routes/backup.js';
+import { restoreRoutes } from './routes/restore.js';
+import { tenancyRoutes } from './routes/tenancy.js';
+
+export interface ServerOptions {
+  context: VaultContext;
+  /** TLS key and certificate; without them the server speaks plain HTTP (tests only). */
+  tls?: { key: string; cert: string };
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds (but does not start) the vault's HTTP server. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // JSON bodies are small (batches of ids); packs stream and carry their own limit.
+    bodyLimit: 4 * 1024 * 1024,
+    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }) as unknown as FastifyInstance;
+  app.decorate('vault', options.context);
+  installErrorHandler(app);
+  installAuth(app);
+  tenancyRoutes(app);
+  backupRoutes(app);
+  restoreRoutes(app);
+  await app.ready();
+  return app;
+}

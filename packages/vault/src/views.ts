@@ -1,0 +1,48 @@
+/**
+ * @module views
+ * Rows as the API shows them.
+ */
+import type { Agent, Point, Tenant, Vault } from '@coffer/api';
+import type { AgentTable, PointTable, TenantTable, VaultTable } from './db/schema.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A tenant row as the API shows it. */
+export function tenantView(row: TenantTable): Tenant {
+  return { id: row.id, name: row.name, createdAt: iso(row.created_at) };
+}
+
+/** A vault row as the API shows it. */
+export function vaultView(row: VaultTable): Vault {
+  return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: iso(row.created_at) };
+}
+
+/** An agent row as the API shows it. */
+export function agentView(row: AgentTable): Agent {
+  return {
+    id: row.id,
+    vaultId: row.vault_id,
+    name: row.name,
+    hostname: row.hostname,
+    keyringId: row.keyring_id,
+    createdAt: iso(row.created_at),
+  };
+}
+
+/** A recovery point row as the API shows it. */
+export function pointView(row: PointTable): Point {
+  const point: Point = {
+    id: row.id,
+    vaultId: row.vault_id,
+    agentId: row.agent_id,
+    keyringId: row.keyring_id,
+    item: row.item,
+    hostname: row.hostname,
+    startTime: iso(row.start_time),
+    endTime: iso(row.end_time),
+    createdAt: iso(row.created_at),
+    stats: JSON.parse(row.stats) as Point['stats'],
+  };
+  if (row.parent !== null) point.parent = row.parent;
+  return point;
+}
