@@ -6,7 +6,6 @@
  */
 import { AlreadyExistsError, NotFoundError } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -113,11 +112,7 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(error)) throw new NotFoundError(`${key} not found`);
       throw error;
     });
-    return createReadStream('', {
-      fd: handle.fd,
-      highWaterMark: 1024 * 1024,
-      autoClose: true,
-    }) as AsyncIterable<Buffer>;
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
   }
 
   /** @inheritdoc */
