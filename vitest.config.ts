@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['@coffer/source'] },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'bench/**/*.test.ts'],
-    testTimeout: 60_000,
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     reporters: ['default', './scripts/summary-reporter.ts'],
   },

@@ -5,7 +5,6 @@
  */
 import { VaultClient, loadAgent, resolveConfigDir, type LoadedAgent } from '@coffer/agent';
 import { CofferError, openKeyring, type MasterKeys } from '@coffer/core';
-import { certificateFingerprint } from '@coffer/vault';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readPassphrase } from './passphrase.js';
@@ -35,6 +34,7 @@ export async function adminClient(options: AdminOptions): Promise<VaultClient> {
     const data = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
     const certPath = join(data, 'tls', 'cert.pem');
     try {
+      const { certificateFingerprint } = await import('@coffer/vault');
       fingerprint = certificateFingerprint(await readFile(certPath, 'utf8'));
     } catch {
       throw new CofferError(

@@ -3,26 +3,11 @@
  * The `coffer` command line: parses arguments and runs a command, returning its exit status.
  */
 import { Command, CommanderError, Option } from 'commander';
-import {
-  agentGrant,
-  tenantCreate,
-  tokenCreate,
-  vaultAgents,
-  vaultCreate,
-  vaultCredentials,
-  vaultList,
-  vaultPoints,
-} from './commands/admin.js';
-import { backup } from './commands/backup.js';
-import { ls } from './commands/ls.js';
-import { points } from './commands/points.js';
-import { register } from './commands/register.js';
-import { restore } from './commands/restore.js';
-import { vaultServe } from './commands/vault-serve.js';
-import { verify } from './commands/verify.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
+/** A command's action: commander passes its arguments, then options, then the command. */
 type Action = (...args: never[]) => Promise<number>;
+type Loose = (...args: unknown[]) => Promise<number>;
 
 function adminOptions(command: Command): Command {
   return command
@@ -72,10 +57,11 @@ Examples:
   coffer backup ~/Documents --exclude '*.tmp'          # back up a folder
   coffer restore latest --target /tmp/restored         # restore it elsewhere`,
     );
-  const act =
-    <A extends Action>(action: A) =>
-    (...args: Parameters<A>): void => {
-      run(action(...args));
+  // Commands load on demand, so that `coffer backup` does not pay for the vault's modules.
+  const lazy =
+    <M extends Record<K, Action>, K extends keyof M & string>(load: () => Promise<M>, name: K) =>
+    (...args: unknown[]): void => {
+      run(load().then((module) => (module[name] as unknown as Loose)(...args)));
     };
 
   const vault = program.command('vault').description('run and manage vaults');
@@ -94,25 +80,25 @@ Examples:
       'after',
       '\nExample:\n  coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443',
     )
-    .action(act(vaultServe));
+    .action(lazy(() => import('./commands/vault-serve.js'), 'vaultServe'));
   adminOptions(vault.command('create <name>').description('create a vault in your tenant')).action(
-    act(vaultCreate),
+    lazy(() => import('./commands/admin.js'), 'vaultCreate'),
   );
   adminOptions(vault.command('list').description("list your tenant's vaults")).action(
-    act(vaultList),
+    lazy(() => import('./commands/admin.js'), 'vaultList'),
   );
   adminOptions(
     vault
       .command('credentials <vault>')
       .description('write a 48-hour file that registers one machine into VAULT')
       .requiredOption('--out <file>', 'where to write the credentials file'),
-  ).action(act(vaultCredentials));
+  ).action(lazy(() => import('./commands/admin.js'), 'vaultCredentials'));
   adminOptions(
     vault.command('agents <vault>').description('list the machines registered in VAULT'),
-  ).action(act(vaultAgents));
+  ).action(lazy(() => import('./commands/admin.js'), 'vaultAgents'));
   adminOptions(
     vault.command('points <vault>').description('list every recovery point in VAULT'),
-  ).action(act(vaultPoints));
+  ).action(lazy(() => import('./commands/admin.js'), 'vaultPoints'));
 
   const tenant = program.command('tenant').description('manage tenants (service admin)');
   adminOptions(
@@ -123,7 +109,7 @@ Examples:
         'after',
         '\nExample:\n  COFFER_TOKEN=$(cat coffer-data/admin.token) coffer tenant create acme',
       ),
-  ).action(act(tenantCreate));
+  ).action(lazy(() => import('./commands/admin.js'), 'tenantCreate'));
 
   const token = program.command('token').description("manage your tenant's user tokens (owner)");
   adminOptions(
@@ -135,7 +121,7 @@ Examples:
           .choices(['owner', 'contributor', 'operator', 'reader'])
           .makeOptionMandatory(),
       ),
-  ).action(act(tokenCreate));
+  ).action(lazy(() => import('./commands/admin.js'), 'tokenCreate'));
 
   const agent = program.command('agent').description('manage registered machines (tenant user)');
   adminOptions(
@@ -144,7 +130,7 @@ Examples:
       .description("let another machine restore AGENT's points (recover to another server)")
       .requiredOption('--to <agent>', 'the machine that may read')
       .requiredOption('--vault <vault>', 'the vault both machines are in'),
-  ).action(act(agentGrant));
+  ).action(lazy(() => import('./commands/admin.js'), 'agentGrant'));
 
   agentOptions(
     program
@@ -152,7 +138,7 @@ Examples:
       .description('register this machine into a vault')
       .requiredOption('--credentials <file>', 'the file from "coffer vault credentials"')
       .option('--name <machine>', 'the name shown in the vault (default: the host name)'),
-  ).action(act(register));
+  ).action(lazy(() => import('./commands/register.js'), 'register'));
 
   agentOptions(
     program
@@ -164,7 +150,7 @@ Examples:
         'after',
         "\nExample:\n  coffer backup /home /etc --exclude '*.cache' --exclude /home/*/tmp",
       ),
-  ).action(act(backup));
+  ).action(lazy(() => import('./commands/backup.js'), 'backup'));
 
   agentOptions(
     program
@@ -172,7 +158,7 @@ Examples:
       .description('list recovery points')
       .option('--item <name>', 'only this item'),
     true,
-  ).action(act(points));
+  ).action(lazy(() => import('./commands/points.js'), 'points'));
 
   agentOptions(
     program
@@ -180,7 +166,7 @@ Examples:
       .option('--item <name>', 'only points of this item (and "latest" among them)')
       .description('list a directory of a recovery point (POINT: id, prefix or latest)'),
     true,
-  ).action(act(ls));
+  ).action(lazy(() => import('./commands/ls.js'), 'ls'));
 
   agentOptions(
     program
@@ -195,7 +181,7 @@ Examples:
         '\nExample:\n  coffer restore latest --target /tmp/r --path /home/ann/docs --conflict keep-both',
       ),
     true,
-  ).action(act(restore));
+  ).action(lazy(() => import('./commands/restore.js'), 'restore'));
 
   agentOptions(
     program
@@ -206,7 +192,7 @@ Examples:
       )
       .option('--read-data', 'download and open every blob'),
     true,
-  ).action(act(verify));
+  ).action(lazy(() => import('./commands/verify.js'), 'verify'));
 
   program.exitOverride();
   return program;

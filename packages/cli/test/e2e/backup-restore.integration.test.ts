@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture, snapshot } from './fixture.js';
 import {
   createPgDatabase,
+  DIALECTS,
   json,
   registerMachine,
   setupTenant,
@@ -28,8 +30,6 @@ interface BackupJson {
   };
   warnings: { path: string; message: string }[];
 }
-
-const DIALECTS = ['sqlite', 'postgres'] as const;
 
 describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
   let work: { path: string; cleanup(): Promise<void> };
@@ -173,6 +173,25 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
     expect(await readFile(`${dest}.restored`, 'utf8')).toBe('space\n');
     expect((await run('overwrite')).code).toBe(0);
     expect(await readFile(dest, 'utf8')).toBe('space\n');
+  });
+
+  it('backs up the rest and exits 3 when an entry cannot be backed up (a socket)', async () => {
+    const dir = join(work.path, 'with-socket');
+    await mkdir(dir);
+    await writeFile(join(dir, 'kept.txt'), 'kept\n');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(dir, 'daemon.sock'), resolve));
+    try {
+      const result = await machine.run(['backup', dir, '--item', 'socket']);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(/daemon\.sock: skipped: sockets cannot be backed up/);
+      expect(result.stdout).toMatch(/Recovery point [0-9a-f]{64}/);
+      const listing = await machine.run(['ls', 'latest', '--item', 'socket', dir]);
+      expect(listing.stdout).toContain('kept.txt');
+      expect(listing.stdout).not.toContain('daemon.sock');
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a wrong passphrase with a clear error and writes nothing', async () => {

@@ -105,5 +105,5 @@ describe('crash safety and bounded memory', () => {
     );
     expect(b.point.stats.bytes).toBe(10 * a.point.stats.bytes);
     expect(b.resources.maxRssBytes).toBeLessThan(2 * a.resources.maxRssBytes);
-  });
+  }, 900_000);
 });

@@ -10,6 +10,8 @@ import pg from 'pg';
 const ROOT = resolve(import.meta.dirname, '../../../..');
 export const COFFER_BIN = join(ROOT, 'packages/cli/bin/coffer.js');
 export const PASSPHRASE = 'correct horse battery staple';
+/** Every end-to-end suite runs against both metadata databases. */
+export const DIALECTS = ['sqlite', 'postgres'] as const;
 
 export interface RunResult {
   code: number;
@@ -82,6 +84,8 @@ export async function createPgDatabase(): Promise<TestDb> {
 export class VaultProcess {
   url = '';
   adminToken = '';
+  /** What the vault printed so far. */
+  output = '';
   private child: ChildProcess | undefined;
 
   constructor(
@@ -97,12 +101,14 @@ export class VaultProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    let output = '';
     this.url = await new Promise<string>((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`vault did not start: ${output}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`vault did not start: ${this.output}`)),
+        30_000,
+      );
       const onData = (d: Buffer): void => {
-        output += d.toString();
-        const match = /listening on (https:\/\/[^\s]+)/.exec(output);
+        this.output += d.toString();
+        const match = /listening on (https:\/\/[^\s]+)/.exec(this.output);
         if (match) {
           clearTimeout(timer);
           resolvePromise(match[1]!);
@@ -112,7 +118,7 @@ export class VaultProcess {
       child.stderr!.on('data', onData);
       child.on('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`vault exited with ${code}: ${output}`));
+        reject(new Error(`vault exited with ${code}: ${this.output}`));
       });
     });
     this.adminToken = (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim();

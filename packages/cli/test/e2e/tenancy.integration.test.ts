@@ -1,9 +1,11 @@
 import { ROUTES, route } from '@coffer/api';
 import { pinnedDispatcherForTests } from './http.js';
-import { readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createPgDatabase,
+  DIALECTS,
   json,
   Machine,
   registerMachine,
@@ -12,9 +14,31 @@ import {
   tempDir,
   VaultProcess,
   type TenantSetup,
+  type TestDb,
 } from './harness.js';
 
-describe('tenants, agents and credentials', () => {
+describe('first start', () => {
+  it('creates the data directory, certificate and a 0600 admin token, and prints the next commands', async () => {
+    const work = await tempDir('coffer-first-');
+    const vault = new VaultProcess(join(work.path, 'data'));
+    try {
+      await vault.start();
+      const st = await stat(join(work.path, 'data', 'admin.token'));
+      expect(st.mode & 0o777).toBe(0o600);
+      expect(vault.output).toMatch(/coffer tenant create/);
+      expect(vault.output).toMatch(/coffer vault credentials/);
+      expect(vault.output).toMatch(/coffer register --credentials/);
+      const whoami = await runCoffer(['vault', 'list'], vault.env(vault.adminToken));
+      expect(whoami.code).toBe(1);
+      expect(whoami.stderr).toMatch(/tenant user token/);
+    } finally {
+      await vault.stop();
+      await work.cleanup();
+    }
+  });
+});
+
+describe.each(DIALECTS)('tenants, agents and credentials (%s metadata)', (dialect) => {
   let work: { path: string; cleanup(): Promise<void> };
   let vault: VaultProcess;
   let a: TenantSetup;
@@ -25,10 +49,12 @@ describe('tenants, agents and credentials', () => {
   let source: string;
   let pointId: string;
   let http: Awaited<ReturnType<typeof pinnedDispatcherForTests>>;
+  let db: TestDb | undefined;
 
   beforeAll(async () => {
     work = await tempDir('coffer-tenancy-');
-    vault = new VaultProcess(join(work.path, 'vault'));
+    db = dialect === 'postgres' ? await createPgDatabase() : undefined;
+    vault = new VaultProcess(join(work.path, 'vault'), db?.url);
     await vault.start();
     a = await setupTenant(vault, 'tenant-a');
     b = await setupTenant(vault, 'tenant-b');
@@ -47,6 +73,7 @@ describe('tenants, agents and credentials', () => {
   afterAll(async () => {
     await http?.close();
     await vault?.stop();
+    await db?.drop();
     await work?.cleanup();
   });
 
