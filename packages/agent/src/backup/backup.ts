@@ -297,6 +297,8 @@ export class Backup {
 
 /** The walk of one attempt. */
 class WalkRun {
+  private readonly readBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
+
   constructor(
     private readonly backup: Backup,
     private readonly keys: MasterKeys,
@@ -502,19 +504,32 @@ class WalkRun {
     const refs: ContentRef[] = [];
     let size = 0;
     try {
-      const chunker = new StreamChunker(this.gear, this.keys.chunker);
-      for (;;) {
-        // A fresh buffer per read: the chunker may keep a view of it.
-        const buffer = Buffer.allocUnsafeSlow(READ_SIZE);
-        const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
-        if (bytesRead === 0) break;
-        size += bytesRead;
-        state.progress.bytesDone += bytesRead;
-        for (const chunk of chunker.push(buffer.subarray(0, bytesRead))) {
-          refs.push(await this.storeData(chunk));
+      const expected = Number(st.size);
+      if (expected <= this.keys.chunker.min) {
+        // A file below the chunker's minimum is one chunk: read it into a buffer of its size.
+        const whole = Buffer.allocUnsafe(expected);
+        while (size < expected) {
+          const { bytesRead } = await handle.read(whole, size, expected - size, size);
+          if (bytesRead === 0) break;
+          size += bytesRead;
         }
+        state.progress.bytesDone += size;
+        if (size > 0)
+          refs.push(await this.storeData(size === expected ? whole : whole.subarray(0, size)));
+      } else {
+        const chunker = new StreamChunker(this.gear, this.keys.chunker);
+        for (;;) {
+          // The chunker copies what it is given, so one read buffer serves the whole walk.
+          const { bytesRead } = await handle.read(this.readBuffer, 0, READ_SIZE, null);
+          if (bytesRead === 0) break;
+          size += bytesRead;
+          state.progress.bytesDone += bytesRead;
+          for (const chunk of chunker.push(this.readBuffer.subarray(0, bytesRead))) {
+            refs.push(await this.storeData(chunk));
+          }
+        }
+        for (const chunk of chunker.finish()) refs.push(await this.storeData(chunk));
       }
-      for (const chunk of chunker.finish()) refs.push(await this.storeData(chunk));
       const after = await handle.stat({ bigint: true });
       if (after.size !== st.size || after.mtimeNs !== st.mtimeNs) {
         state.warn(path, 'changed while it was being read; the copy may be inconsistent');

@@ -67,6 +67,9 @@ export interface RestoreProgress {
 }
 
 const SLASH = Buffer.from('/');
+/** Files up to this size are restored in batches whose blobs are fetched together. */
+const SMALL_FILE = 1024 * 1024;
+const PREFETCH_BYTES = 32 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 
 /** Splits an absolute or relative path inside a point into its names. */
@@ -108,6 +111,8 @@ export class Restore {
   /** Where the first of each hard-linked file went (a promise: files restore in parallel). */
   private readonly links = new Map<string, Promise<Buffer | undefined>>();
   private readonly zeros: Buffer;
+  /** Plaintexts of small files' blobs fetched ahead, by id. */
+  private readonly prefetched = new Map<string, Buffer | Error>();
   manifest: Manifest | undefined;
 
   constructor(private readonly options: RestoreOptions) {
@@ -168,7 +173,11 @@ export class Restore {
   }
 
   private async restoreEntries(entries: TreeEntry[], dir: Buffer): Promise<void> {
-    const ids = entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)));
+    // Subtrees are located with the content, so reading each one later costs one request.
+    const ids = entries.flatMap((e) => [
+      ...(e.content ?? []).map((c) => idHex(c.id)),
+      ...(e.subtree ? [idHex(e.subtree)] : []),
+    ]);
     const missing = await this.options.reader.locate(ids);
     if (missing.length > 0) {
       this.warn(
@@ -177,8 +186,18 @@ export class Restore {
       );
     }
     const files: Promise<void>[] = [];
+    let batch: TreeEntry[] = [];
+    let batchBytes = 0;
     for (const entry of entries) {
-      if (entry.type === EntryType.file) {
+      if (entry.type === EntryType.file && entry.size <= SMALL_FILE && entry.links <= 1) {
+        batch.push(entry);
+        batchBytes += entry.size;
+        if (batchBytes >= PREFETCH_BYTES) {
+          await this.restoreSmallFiles(batch, dir);
+          batch = [];
+          batchBytes = 0;
+        }
+      } else if (entry.type === EntryType.file) {
         await this.limiter.acquire();
         files.push(
           this.restoreEntry(entry, dir)
@@ -192,7 +211,42 @@ export class Restore {
         await this.restoreEntry(entry, dir);
       }
     }
+    await this.restoreSmallFiles(batch, dir);
     await Promise.all(files);
+  }
+
+  /**
+   * Restores small files together: their blobs are fetched in a few coalesced ranged reads
+   * (sorted by where they are stored) instead of one request per file.
+   */
+  private async restoreSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
+    if (entries.length === 0) return;
+    const { reader } = this.options;
+    const ids = [
+      ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
+    ].filter((hex) => reader.location(hex) !== undefined);
+    ids.sort((a, b) => {
+      const x = reader.location(a)!;
+      const y = reader.location(b)!;
+      return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
+    });
+    await reader.readInOrder(ids, BlobType.data, (hex, plaintext) => {
+      this.prefetched.set(hex, plaintext);
+    });
+    try {
+      await Promise.all(
+        entries.map((entry) =>
+          this.limiter.run(() =>
+            this.restoreEntry(entry, dir).catch((error: unknown) => {
+              if (!(error instanceof CofferError)) throw error;
+              this.warn(join(dir, entry.name), error.message);
+            }),
+          ),
+        ),
+      );
+    } finally {
+      for (const hex of ids) this.prefetched.delete(hex);
+    }
   }
 
   private async restoreEntry(entry: TreeEntry, dir: Buffer): Promise<void> {
@@ -344,24 +398,38 @@ export class Restore {
       );
     }
     let position = 0;
-    await this.options.reader.readInOrder(
-      runs.map((r) => r.hex),
-      BlobType.data,
-      async (hex, plaintext) => {
+    if (runs.every((r) => this.prefetched.has(r.hex))) {
+      for (const run of runs) {
+        const plaintext = this.prefetched.get(run.hex)!;
         if (plaintext instanceof Error) {
           throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
         }
-        const run = runs.find((r) => r.hex === hex && r.count > 0)!;
-        const zero = this.isZero(plaintext);
         for (let i = 0; i < run.count; i++) {
-          // Zero chunks are left as holes, so sparse files stay sparse.
-          if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
+          if (!this.isZero(plaintext)) await handle.write(plaintext, 0, plaintext.length, position);
           position += plaintext.length;
           this.progress.bytesDone += plaintext.length;
         }
-        run.count = 0;
-      },
-    );
+      }
+    } else {
+      await this.options.reader.readInOrder(
+        runs.map((r) => r.hex),
+        BlobType.data,
+        async (hex, plaintext) => {
+          if (plaintext instanceof Error) {
+            throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
+          }
+          const run = runs.find((r) => r.hex === hex && r.count > 0)!;
+          const zero = this.isZero(plaintext);
+          for (let i = 0; i < run.count; i++) {
+            // Zero chunks are left as holes, so sparse files stay sparse.
+            if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
+            position += plaintext.length;
+            this.progress.bytesDone += plaintext.length;
+          }
+          run.count = 0;
+        },
+      );
+    }
     if (position !== entry.size) {
       throw new CofferError(
         'RESTORE_DAMAGED',

@@ -77,7 +77,11 @@ export class StreamChunker {
         // Chunks already returned are copies, so the held bytes can move to the front.
         this.buf.copyWithin(0, this.start, this.end);
       } else {
-        const next = Buffer.allocUnsafeSlow(Math.max(held + data.length, 2 * this.params.max));
+        // Grow geometrically up to 2·max, so a small file never costs a 16 MiB buffer.
+        const want = held + data.length;
+        const next = Buffer.allocUnsafeSlow(
+          Math.max(want, Math.min(2 * want, 2 * this.params.max)),
+        );
         this.buf.copy(next, 0, this.start, this.end);
         this.buf = next;
       }

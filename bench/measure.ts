@@ -1,0 +1,51 @@
+/**
+ * Runs a command under GNU time and reports wall time, CPU time and peak RSS.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Measurement {
+  wallS: number;
+  cpuS: number;
+  maxRssMiB: number;
+}
+
+/** Runs `argv` (throwing on a non-zero exit unless allowed) and measures it. */
+export async function measure(
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; allowExit?: number[] } = {},
+): Promise<Measurement> {
+  const dir = await mkdtemp(join(tmpdir(), 'coffer-bench-time-'));
+  const out = join(dir, 'time');
+  try {
+    const started = process.hrtime.bigint();
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, ...argv], {
+        env: { ...process.env, ...options.env },
+        cwd: options.cwd,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.on('error', reject);
+      child.on('close', (c) => {
+        if (c !== 0 && !(options.allowExit ?? []).includes(c ?? -1)) {
+          reject(new Error(`${argv.join(' ')} exited with ${c}: ${stderr}`));
+        } else resolve(c ?? 0);
+      });
+    });
+    void code;
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    const [, user, sys, rssKiB] = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .at(-1)!
+      .split(' ')
+      .map(Number);
+    return { wallS: wall, cpuS: user! + sys!, maxRssMiB: rssKiB! / 1024 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
