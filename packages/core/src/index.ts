@@ -26,7 +26,7 @@ export {
   validateChunkerParams,
   type ChunkerParams,
 } from './chunker/params.js';
-export { StreamChunker, chunkStream, findCutPoint, gearTable } from './chunker/fastcdc.js';
+export { StreamChunker, chunkStream, cutMask, findCutPoint, gearTable } from './chunker/fastcdc.js';
 export {
   BLOB_HEADER_LENGTH,
   BLOB_OVERHEAD,

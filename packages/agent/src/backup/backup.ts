@@ -10,6 +10,8 @@ import {
   EntryType,
   StreamChunker,
   blobId,
+  cutMask,
+  findCutPoint,
   encodeManifest,
   encodeTree,
   gearTable,
@@ -76,6 +78,10 @@ export interface BackupResult {
 }
 
 const READ_SIZE = 4 * 1024 * 1024;
+/** Files read at once. */
+const FILE_READS = 4;
+/** Entries of one directory looked at at once. */
+const ENTRY_WINDOW = 16;
 const O_NOATIME = constants.O_NOATIME ?? 0;
 
 function emptyStats(): PointStats {
@@ -297,7 +303,9 @@ export class Backup {
 
 /** The walk of one attempt. */
 class WalkRun {
-  private readonly readBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
+  /** Read buffers of large files, reused (at most FILE_READS are in use). */
+  private readonly readBuffers: Buffer[] = [];
+  private readonly reads = new Limiter(FILE_READS);
 
   constructor(
     private readonly backup: Backup,
@@ -372,12 +380,19 @@ class WalkRun {
     const previous = new Map((parentEntries ?? []).map((e) => [nameKey(e.name), e]));
     const entries: TreeEntry[] = [];
     const base = path.length === 1 ? path : Buffer.concat([path, Buffer.from('/')]);
+    // Entries are looked at several at a time so that file reads overlap with hashing;
+    // a window bounds how many are pending, and file reads share one limiter.
+    const pending: Promise<TreeEntry | undefined>[] = [];
     for (const childName of names) {
       const childPath = Buffer.concat([base, childName]);
       if (state.excludes.excludes(printable(childPath), printable(childName))) continue;
-      const child = await this.entry(childPath, childName, previous.get(nameKey(childName)));
-      if (child) entries.push(child);
+      pending.push(this.entry(childPath, childName, previous.get(nameKey(childName))));
+      if (pending.length >= ENTRY_WINDOW) {
+        const child = await pending.shift();
+        if (child) entries.push(child);
+      }
     }
+    for (const child of await Promise.all(pending)) if (child) entries.push(child);
     return entries;
   }
 
@@ -471,7 +486,7 @@ class WalkRun {
       if (before.content) entry.content = before.content;
       state.progress.bytesDone += entry.size;
     } else {
-      const content = await this.readContent(path, st);
+      const content = await this.reads.run(() => this.readContent(path, st));
       if (!content) return undefined;
       entry.size = content.size;
       if (content.refs.length > 0) entry.content = content.refs;
@@ -505,8 +520,8 @@ class WalkRun {
     let size = 0;
     try {
       const expected = Number(st.size);
-      if (expected <= this.keys.chunker.min) {
-        // A file below the chunker's minimum is one chunk: read it into a buffer of its size.
+      if (expected <= this.keys.chunker.max) {
+        // Up to the chunker's maximum, read the file whole and cut it in place: no copies.
         const whole = Buffer.allocUnsafe(expected);
         while (size < expected) {
           const { bytesRead } = await handle.read(whole, size, expected - size, size);
@@ -514,19 +529,32 @@ class WalkRun {
           size += bytesRead;
         }
         state.progress.bytesDone += size;
-        if (size > 0)
-          refs.push(await this.storeData(size === expected ? whole : whole.subarray(0, size)));
+        const mask = cutMask(this.keys.chunker.avg);
+        for (let at = 0; at < size;) {
+          const length = findCutPoint(this.gear, this.keys.chunker, whole, at, size, mask);
+          refs.push(
+            await this.storeData(
+              at === 0 && length === expected ? whole : whole.subarray(at, at + length),
+            ),
+          );
+          at += length;
+        }
       } else {
         const chunker = new StreamChunker(this.gear, this.keys.chunker);
-        for (;;) {
-          // The chunker copies what it is given, so one read buffer serves the whole walk.
-          const { bytesRead } = await handle.read(this.readBuffer, 0, READ_SIZE, null);
-          if (bytesRead === 0) break;
-          size += bytesRead;
-          state.progress.bytesDone += bytesRead;
-          for (const chunk of chunker.push(this.readBuffer.subarray(0, bytesRead))) {
-            refs.push(await this.storeData(chunk));
+        const readBuffer = this.readBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
+        try {
+          for (;;) {
+            // The chunker copies what it is given, so read buffers are reused.
+            const { bytesRead } = await handle.read(readBuffer, 0, READ_SIZE, null);
+            if (bytesRead === 0) break;
+            size += bytesRead;
+            state.progress.bytesDone += bytesRead;
+            for (const chunk of chunker.push(readBuffer.subarray(0, bytesRead))) {
+              refs.push(await this.storeData(chunk));
+            }
           }
+        } finally {
+          this.readBuffers.push(readBuffer);
         }
         for (const chunk of chunker.finish()) refs.push(await this.storeData(chunk));
       }

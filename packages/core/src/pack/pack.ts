@@ -241,17 +241,24 @@ export class PackVerifier {
         subject: expectedName,
       });
     }
-    const tail = Buffer.concat(this.tail);
+    // Only the trailer and the footer are assembled, not the kept tail as a whole.
+    const last = (n: number): Buffer => {
+      const parts: Buffer[] = [];
+      let need = Math.min(n, this.tailBytes);
+      for (let i = this.tail.length - 1; i >= 0 && need > 0; i--) {
+        const part = this.tail[i]!;
+        const take = Math.min(need, part.length);
+        parts.unshift(part.subarray(part.length - take));
+        need -= take;
+      }
+      return Buffer.concat(parts);
+    };
+    const { footerLength, footerHash } = readPackTrailer(last(PACK_TRAILER_LENGTH), this.size);
+    const tail = last(footerLength + PACK_TRAILER_LENGTH);
     this.tail = [];
-    const { footerLength, footerHash } = readPackTrailer(tail, this.size);
     if (footerLength + PACK_TRAILER_LENGTH > tail.length)
       throw new FormatError('pack', 'footer not in the kept tail');
-    const start = tail.length - PACK_TRAILER_LENGTH - footerLength;
-    const entries = parsePackFooter(
-      tail.subarray(start, start + footerLength),
-      footerHash,
-      this.size,
-    );
+    const entries = parsePackFooter(tail.subarray(0, footerLength), footerHash, this.size);
     return { name, size: this.size, entries };
   }
 }
