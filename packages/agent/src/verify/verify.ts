@@ -63,57 +63,74 @@ export class Verifier {
       return;
     }
     const files: FileRef[] = [];
-    const walk = async (id: Buffer, path: string): Promise<void> => {
-      const hex = idHex(id);
-      let entries;
-      try {
-        entries = decodeTree(await this.reader.read(hex, BlobType.tree));
-      } catch (error) {
-        if (!(error instanceof CofferError)) throw error;
-        this.damaged(pointId, path || '/', hex, `directory unreadable: ${error.message}`);
-        return;
+    // Breadth first: each level's trees are located in one request and read in storage order.
+    let level: { hex: string; path: string }[] = [{ hex: idHex(treeId), path: '' }];
+    while (level.length > 0) {
+      const lost = new Set(await this.reader.locate(level.map((t) => t.hex)));
+      const paths = new Map<string, string[]>();
+      for (const t of level) {
+        if (lost.has(t.hex))
+          this.damaged(pointId, t.path || '/', t.hex, 'directory missing from the vault');
+        else paths.set(t.hex, [...(paths.get(t.hex) ?? []), t.path]);
       }
-      this.result.trees++;
-      for (const entry of entries) {
-        const child = `${path}/${entry.name.toString('utf8')}`;
-        if (entry.type === EntryType.directory && entry.subtree) await walk(entry.subtree, child);
-        else if (entry.type === EntryType.file) {
-          this.result.files++;
-          files.push({ path: child, ids: (entry.content ?? []).map((c) => idHex(c.id)) });
+      const next: { hex: string; path: string }[] = [];
+      const ordered = [...paths.keys()].sort((a, b) => {
+        const x = this.reader.location(a)!;
+        const y = this.reader.location(b)!;
+        return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
+      });
+      await this.reader.readInOrder(ordered, BlobType.tree, (hex, plaintext) => {
+        for (const path of paths.get(hex)!) {
+          let entries;
+          try {
+            if (plaintext instanceof Error) throw plaintext;
+            entries = decodeTree(plaintext);
+          } catch (error) {
+            if (!(error instanceof CofferError)) throw error;
+            this.damaged(pointId, path || '/', hex, `directory unreadable: ${error.message}`);
+            continue;
+          }
+          this.result.trees++;
+          for (const entry of entries) {
+            const child = `${path}/${entry.name.toString('utf8')}`;
+            if (entry.type === EntryType.directory && entry.subtree)
+              next.push({ hex: idHex(entry.subtree), path: child });
+            else if (entry.type === EntryType.file) {
+              this.result.files++;
+              files.push({ path: child, ids: (entry.content ?? []).map((c) => idHex(c.id)) });
+            }
+          }
         }
-      }
-    };
-    await walk(treeId, '');
+      });
+      level = next;
+    }
     const missing = new Set(await this.reader.locate(files.flatMap((f) => f.ids)));
     for (const file of files) {
       const lost = file.ids.find((id) => missing.has(id));
       if (lost) this.damaged(pointId, file.path, lost, 'blob missing from the vault');
     }
     if (!this.readData) return;
-    for (const file of files) {
-      const unread = [...new Set(file.ids.filter((id) => !missing.has(id) && !this.good.has(id)))];
-      const known = file.ids.find((id) => this.bad.has(id));
-      if (known) {
-        this.damaged(pointId, file.path, known, this.bad.get(known)!);
-        continue;
+    // Read every blob once, in storage order, so neighbouring blobs come in one ranged read.
+    const unread = [...new Set(files.flatMap((f) => f.ids))].filter(
+      (id) => !missing.has(id) && !this.good.has(id) && !this.bad.has(id),
+    );
+    unread.sort((a, b) => {
+      const x = this.reader.location(a)!;
+      const y = this.reader.location(b)!;
+      return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
+    });
+    await this.reader.readInOrder(unread, BlobType.data, (hex, plaintext) => {
+      this.result.blobsRead++;
+      if (plaintext instanceof Error) this.bad.set(hex, plaintext.message);
+      else {
+        this.result.bytesRead += plaintext.length;
+        this.good.add(hex);
       }
-      let reported = false;
-      await this.reader.readInOrder(
-        unread.filter((id) => !this.bad.has(id)),
-        BlobType.data,
-        (hex, plaintext) => {
-          this.result.blobsRead++;
-          if (plaintext instanceof Error) {
-            this.bad.set(hex, plaintext.message);
-            if (!reported) this.damaged(pointId, file.path, hex, plaintext.message);
-            reported = true;
-          } else {
-            this.result.bytesRead += plaintext.length;
-            this.good.add(hex);
-          }
-          this.onProgress?.(this.result);
-        },
-      );
+      this.onProgress?.(this.result);
+    });
+    for (const file of files) {
+      const damaged = file.ids.find((id) => this.bad.has(id));
+      if (damaged) this.damaged(pointId, file.path, damaged, this.bad.get(damaged)!);
     }
   }
 }
