@@ -70,6 +70,8 @@ const SLASH = Buffer.from('/');
 /** Files up to this size are restored in batches whose blobs are fetched together. */
 const SMALL_FILE = 1024 * 1024;
 const PREFETCH_BYTES = 32 * 1024 * 1024;
+/** Subdirectories of one directory restored at once. */
+const DIRECTORY_WINDOW = 4;
 const isRoot = process.getuid?.() === 0;
 
 /** Splits an absolute or relative path inside a point into its names. */
@@ -186,6 +188,7 @@ export class Restore {
       );
     }
     const files: Promise<void>[] = [];
+    const others: Promise<void>[] = [];
     let batch: TreeEntry[] = [];
     let batchBytes = 0;
     for (const entry of entries) {
@@ -207,12 +210,19 @@ export class Restore {
             })
             .finally(() => this.limiter.release()),
         );
+      } else if (entry.type === EntryType.directory) {
+        // Subdirectories restore side by side, so their requests to the vault overlap.
+        const task = this.restoreEntry(entry, dir);
+        // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+        task.catch(() => undefined);
+        others.push(task);
+        if (others.length >= DIRECTORY_WINDOW) await others.shift();
       } else {
         await this.restoreEntry(entry, dir);
       }
     }
     await this.restoreSmallFiles(batch, dir);
-    await Promise.all(files);
+    await Promise.all([...files, ...others]);
   }
 
   /**
