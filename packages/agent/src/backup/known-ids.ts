@@ -1,9 +1,10 @@
 /**
  * @module backup/known-ids
  * The agent's cache of blob ids the vault holds for its keyring, so that a backup asks the
- * vault only about what it does not know. It is appended after every pack upload, so a backup
- * killed midway reuses what it uploaded; it is checked against the vault at the start of each
- * backup, so a stale cache cannot make a point refer to missing data.
+ * vault only about what it does not know. A pack's ids are appended to the file before the pack
+ * is sent, so a backup killed midway reuses whatever the vault stored even if the answer never
+ * arrived; the file is checked against the vault at the start of each backup, so a stale or
+ * optimistic entry cannot make a point refer to missing data.
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -46,13 +47,17 @@ export class KnownIds {
     return [...this.ids];
   }
 
-  /** Records ids the vault now holds. */
-  async add(hexIds: readonly string[]): Promise<void> {
+  /** Writes down ids about to be sent; they count as known only after `confirm`. */
+  async expect(hexIds: readonly string[]): Promise<void> {
     const fresh = hexIds.filter((id) => !this.ids.has(id));
     if (fresh.length === 0) return;
-    for (const id of fresh) this.ids.add(id);
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await appendFile(this.path, Buffer.from(fresh.join(''), 'hex'), { mode: 0o600 });
+  }
+
+  /** Records ids the vault now holds (written down earlier with `expect`). */
+  confirm(hexIds: readonly string[]): void {
+    for (const id of hexIds) this.ids.add(id);
   }
 
   /** Forgets ids the vault turned out not to hold and rewrites the file. */

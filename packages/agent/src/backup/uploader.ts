@@ -76,13 +76,14 @@ export class PackUploader {
   }
 
   private async upload(pack: FinishedPack): Promise<void> {
+    const ids = pack.entries.map((e) => idHex(e.id));
+    await this.known.expect(ids);
     await this.client.uploadPack(
       pack.name,
       pack.size,
       () => pack.bytes as unknown as AsyncIterable<Uint8Array>,
     );
-    const ids = pack.entries.map((e) => idHex(e.id));
-    await this.known.add(ids);
+    this.known.confirm(ids);
     for (const id of ids) this.pending.delete(id);
     this.stats.packs++;
     this.stats.storedBytes += pack.size;

@@ -73,6 +73,17 @@ export class BlobReader {
     return result.missing;
   }
 
+  /** Located ids sorted by pack and offset, so that neighbours coalesce into one read. */
+  inStorageOrder(hexIds: readonly string[]): string[] {
+    return hexIds
+      .filter((hex) => this.locations.has(hex))
+      .sort((a, b) => {
+        const x = this.locations.get(a)!;
+        const y = this.locations.get(b)!;
+        return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
+      });
+  }
+
   /** Where a located blob is. */
   location(hex: string): BlobLocation | undefined {
     return this.locations.get(hex);

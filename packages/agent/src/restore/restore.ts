@@ -232,14 +232,9 @@ export class Restore {
   private async restoreSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
     if (entries.length === 0) return;
     const { reader } = this.options;
-    const ids = [
+    const ids = reader.inStorageOrder([
       ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
-    ].filter((hex) => reader.location(hex) !== undefined);
-    ids.sort((a, b) => {
-      const x = reader.location(a)!;
-      const y = reader.location(b)!;
-      return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
-    });
+    ]);
     await reader.readInOrder(ids, BlobType.data, (hex, plaintext) => {
       this.prefetched.set(hex, plaintext);
     });

@@ -74,11 +74,7 @@ export class Verifier {
         else paths.set(t.hex, [...(paths.get(t.hex) ?? []), t.path]);
       }
       const next: { hex: string; path: string }[] = [];
-      const ordered = [...paths.keys()].sort((a, b) => {
-        const x = this.reader.location(a)!;
-        const y = this.reader.location(b)!;
-        return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
-      });
+      const ordered = this.reader.inStorageOrder([...paths.keys()]);
       await this.reader.readInOrder(ordered, BlobType.tree, (hex, plaintext) => {
         for (const path of paths.get(hex)!) {
           let entries;
@@ -111,14 +107,11 @@ export class Verifier {
     }
     if (!this.readData) return;
     // Read every blob once, in storage order, so neighbouring blobs come in one ranged read.
-    const unread = [...new Set(files.flatMap((f) => f.ids))].filter(
-      (id) => !missing.has(id) && !this.good.has(id) && !this.bad.has(id),
+    const unread = this.reader.inStorageOrder(
+      [...new Set(files.flatMap((f) => f.ids))].filter(
+        (id) => !missing.has(id) && !this.good.has(id) && !this.bad.has(id),
+      ),
     );
-    unread.sort((a, b) => {
-      const x = this.reader.location(a)!;
-      const y = this.reader.location(b)!;
-      return x.pack === y.pack ? x.offset - y.offset : x.pack < y.pack ? -1 : 1;
-    });
     await this.reader.readInOrder(unread, BlobType.data, (hex, plaintext) => {
       this.result.blobsRead++;
       if (plaintext instanceof Error) this.bad.set(hex, plaintext.message);
