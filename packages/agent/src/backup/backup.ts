@@ -8,13 +8,9 @@ import type { Point, PointStats } from '@coffer/api';
 import {
   BlobType,
   EntryType,
-  StreamChunker,
   blobId,
-  cutMask,
-  findCutPoint,
   encodeManifest,
   encodeTree,
-  gearTable,
   idHex,
   sealBlob,
   treeRefs,
@@ -24,15 +20,13 @@ import {
   type TreeEntry,
 } from '@coffer/core';
 import type { BigIntStats } from 'node:fs';
-import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobReader } from '../client/blob-reader.js';
 import { VaultError, type VaultClient } from '../client/vault-client.js';
-import { Limiter } from '../limiter.js';
+import { ChunkPool } from './chunk-pool.js';
 import { Excludes } from './excludes.js';
 import { KnownIds } from './known-ids.js';
-import { SealPool } from './seal-pool.js';
 import { TreeCache } from './tree-cache.js';
 import { PackUploader } from './uploader.js';
 import { buildSourceTree, type SourceNode } from './sources.js';
@@ -66,8 +60,8 @@ export interface BackupOptions {
   hostname: string;
   username: string;
   program: string;
-  /** Sealing threads; default one per core. */
-  sealThreads?: number;
+  /** Chunking threads; default one per core. */
+  threads?: number;
   onWarning?(warning: BackupWarning): void;
 }
 
@@ -77,12 +71,8 @@ export interface BackupResult {
   warnings: BackupWarning[];
 }
 
-const READ_SIZE = 4 * 1024 * 1024;
-/** Files read at once. */
-const FILE_READS = 4;
 /** Entries of one directory looked at at once. */
 const ENTRY_WINDOW = 16;
-const O_NOATIME = constants.O_NOATIME ?? 0;
 
 function emptyStats(): PointStats {
   return {
@@ -121,14 +111,12 @@ export class Backup {
     currentPath: '',
   };
   private readonly warnings: BackupWarning[] = [];
-  private readonly gear: Int32Array;
   private readonly excludes: Excludes;
   private stats = emptyStats();
   private failure: unknown;
   private hardLinks = new Map<string, { content: ContentRef[] | undefined; size: number }>();
 
   constructor(private readonly options: BackupOptions) {
-    this.gear = gearTable(options.keys.idKey);
     this.excludes = new Excludes(options.excludes);
   }
 
@@ -171,16 +159,13 @@ export class Backup {
     const parent = useParent ? await this.parentPoint(reader) : undefined;
     const parentRoot = parent ? await trees.load(parent.tree) : undefined;
     const uploader = new PackUploader(options.client, known);
-    const pool = new SealPool(options.keys, options.sealThreads);
-    // Bounds chunks waiting for a sealing thread (each up to the chunker's max).
-    const sealing = new Limiter(Math.max(2, pool.size * 2));
-    const run = new WalkRun(this, options.keys, this.gear, uploader, pool, sealing, trees);
+    const pool = new ChunkPool(options.keys, options.threads);
+    const run = new WalkRun(this, options.keys, uploader, pool, trees);
     try {
       const rootEntries = sources.isSource
         ? await run.directoryEntries(sources.path, parentRoot)
         : await run.children(sources, parentRoot);
       const rootId = await run.storeTree(rootEntries);
-      await sealing.drain();
       this.throwIfFailed();
       const endTime = new Date();
       this.stats.storedBytes = uploader.stats.storedBytes;
@@ -303,17 +288,11 @@ export class Backup {
 
 /** The walk of one attempt. */
 class WalkRun {
-  /** Read buffers of large files, reused (at most FILE_READS are in use). */
-  private readonly readBuffers: Buffer[] = [];
-  private readonly reads = new Limiter(FILE_READS);
-
   constructor(
     private readonly backup: Backup,
     private readonly keys: MasterKeys,
-    private readonly gear: Int32Array,
     private readonly uploader: PackUploader,
-    private readonly pool: SealPool,
-    private readonly sealing: Limiter,
+    private readonly pool: ChunkPool,
     private readonly trees: TreeCache,
   ) {}
 
@@ -386,7 +365,10 @@ class WalkRun {
     for (const childName of names) {
       const childPath = Buffer.concat([base, childName]);
       if (state.excludes.excludes(printable(childPath), printable(childName))) continue;
-      pending.push(this.entry(childPath, childName, previous.get(nameKey(childName))));
+      const child = this.entry(childPath, childName, previous.get(nameKey(childName)));
+      // Awaited in order below; a failure of a later entry must not go unhandled meanwhile.
+      child.catch(() => undefined);
+      pending.push(child);
       if (pending.length >= ENTRY_WINDOW) {
         const child = await pending.shift();
         if (child) entries.push(child);
@@ -486,7 +468,7 @@ class WalkRun {
       if (before.content) entry.content = before.content;
       state.progress.bytesDone += entry.size;
     } else {
-      const content = await this.reads.run(() => this.readContent(path, st));
+      const content = await this.readContent(path, st);
       if (!content) return undefined;
       entry.size = content.size;
       if (content.refs.length > 0) entry.content = content.refs;
@@ -500,107 +482,39 @@ class WalkRun {
     st: BigIntStats,
   ): Promise<{ refs: ContentRef[]; size: number } | undefined> {
     const { state } = this.backup;
-    let handle;
-    try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | O_NOATIME);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPERM' && O_NOATIME !== 0) {
-        try {
-          handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-        } catch (inner) {
-          state.warn(path, describe(inner, 'cannot open the file'));
-          return undefined;
+    const result = await this.pool.file(path, Number(st.size), st.mtimeNs, {
+      segment: async (ids, lengths, bytesRead) => {
+        this.backup.throwIfFailed();
+        state.progress.bytesDone += bytesRead;
+        const wanted: number[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const hex = idHex(ids[i]!);
+          if (this.uploader.has(hex)) continue;
+          this.uploader.reserve(hex);
+          state.stats.addedBytes += lengths[i]!;
+          state.progress.addedBytes += lengths[i]!;
+          wanted.push(i);
         }
-      } else {
-        state.warn(path, describe(error, 'cannot open the file'));
-        return undefined;
-      }
+        // Sealed chunks wait for upload capacity here, before the thread seals them.
+        if (wanted.length > 0) await this.uploader.ready();
+        return wanted;
+      },
+      sealed: async (id, _length, sealed) => {
+        await this.uploader.add(id, BlobType.data, sealed);
+        state.progress.storedBytes = this.uploader.stats.storedBytes;
+      },
+    });
+    if ('code' in result) {
+      state.warn(
+        path,
+        `${result.code === 'ENOENT' ? 'vanished before it could be read' : 'cannot read the file'} (${result.code})`,
+      );
+      return undefined;
     }
-    const refs: ContentRef[] = [];
-    let size = 0;
-    try {
-      const expected = Number(st.size);
-      if (expected <= this.keys.chunker.max) {
-        // Up to the chunker's maximum, read the file whole and cut it in place: no copies.
-        const whole = Buffer.allocUnsafe(expected);
-        while (size < expected) {
-          const { bytesRead } = await handle.read(whole, size, expected - size, size);
-          if (bytesRead === 0) break;
-          size += bytesRead;
-        }
-        state.progress.bytesDone += size;
-        const mask = cutMask(this.keys.chunker.avg);
-        for (let at = 0; at < size;) {
-          const length = findCutPoint(this.gear, this.keys.chunker, whole, at, size, mask);
-          refs.push(
-            await this.storeData(
-              at === 0 && length === expected ? whole : whole.subarray(at, at + length),
-            ),
-          );
-          at += length;
-        }
-      } else {
-        const chunker = new StreamChunker(this.gear, this.keys.chunker);
-        const readBuffer = this.readBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
-        try {
-          for (;;) {
-            // The chunker copies what it is given, so read buffers are reused.
-            const { bytesRead } = await handle.read(readBuffer, 0, READ_SIZE, null);
-            if (bytesRead === 0) break;
-            size += bytesRead;
-            state.progress.bytesDone += bytesRead;
-            for (const chunk of chunker.push(readBuffer.subarray(0, bytesRead))) {
-              refs.push(await this.storeData(chunk));
-            }
-          }
-        } finally {
-          this.readBuffers.push(readBuffer);
-        }
-        for (const chunk of chunker.finish()) refs.push(await this.storeData(chunk));
-      }
-      const after = await handle.stat({ bigint: true });
-      if (after.size !== st.size || after.mtimeNs !== st.mtimeNs) {
-        state.warn(path, 'changed while it was being read; the copy may be inconsistent');
-      }
-    } catch (error) {
-      if (
-        error instanceof Error &&
-        'code' in error &&
-        typeof error.code === 'string' &&
-        error.code.startsWith('E')
-      ) {
-        state.warn(path, describe(error, 'read failed'));
-        return undefined;
-      }
-      throw error;
-    } finally {
-      await handle.close();
+    if (result.changed) {
+      state.warn(path, 'changed while it was being read; the copy may be inconsistent');
     }
-    return { refs, size };
-  }
-
-  private async storeData(chunk: Buffer): Promise<ContentRef> {
-    this.backup.throwIfFailed();
-    const { state } = this.backup;
-    const id = blobId(this.keys.idKey, chunk);
-    const length = chunk.length;
-    const hex = idHex(id);
-    if (!this.uploader.has(hex)) {
-      this.uploader.reserve(hex);
-      state.stats.addedBytes += length;
-      state.progress.addedBytes += length;
-      await this.sealing.acquire();
-      await this.uploader.ready().catch((error: unknown) => this.backup.fail(error));
-      this.pool
-        .seal(BlobType.data, id, chunk)
-        .then((sealed) => this.uploader.add(id, BlobType.data, sealed))
-        .catch((error: unknown) => this.backup.fail(error))
-        .finally(() => {
-          this.sealing.release();
-          state.progress.storedBytes = this.uploader.stats.storedBytes;
-        });
-    }
-    return { id, length };
+    return result;
   }
 
   /** Encodes, seals and queues a tree unless the vault has it; returns its id. */

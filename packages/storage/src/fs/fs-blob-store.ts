@@ -19,6 +19,7 @@ import {
 
 const TEMP_DIR = '.tmp';
 const STALE_TEMP_MS = 3600 * 1000;
+const WRITE_BATCH = 1024 * 1024;
 
 async function fsyncDir(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -71,14 +72,24 @@ export class FsBlobStore implements BlobStore {
     let size = 0;
     try {
       try {
-        for await (const chunk of chunksOf(data)) {
-          let written = 0;
-          while (written < chunk.length) {
-            const r = await handle.write(chunk, written, chunk.length - written);
-            written += r.bytesWritten;
+        // Network streams arrive in small pieces; one write per piece costs more than the copy.
+        let batch: Uint8Array[] = [];
+        let batched = 0;
+        const flush = async (): Promise<void> => {
+          const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+          batch = [];
+          batched = 0;
+          for (let written = 0; written < bytes.length; ) {
+            written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
           }
+        };
+        for await (const chunk of chunksOf(data)) {
+          batch.push(chunk);
+          batched += chunk.length;
           size += chunk.length;
+          if (batched >= WRITE_BATCH) await flush();
         }
+        if (batched > 0) await flush();
         await handle.sync();
       } finally {
         await handle.close();

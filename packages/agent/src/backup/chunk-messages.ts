@@ -1,0 +1,55 @@
+/**
+ * @module backup/chunk-messages
+ * The messages between the walking thread and a chunking thread, and how a FileChunker answers
+ * them: one place, so the worker and the inline fallback behave the same.
+ */
+import type { FileChunker, FileFailure, Scanned, ScanRequest, Sealed } from './file-chunker.js';
+
+export type ChunkRequest =
+  | ({ kind: 'scan' } & ScanRequest)
+  | { kind: 'seal'; job: number; wanted: number[] }
+  | { kind: 'close'; job: number };
+
+export type ChunkReply =
+  | ({ kind: 'scanned' } & Scanned)
+  | ({ kind: 'failed' } & FileFailure)
+  | ({ kind: 'sealed' } & Sealed)
+  | { kind: 'error'; job: number; message: string };
+
+function segmentReply(result: Scanned | FileFailure): ChunkReply {
+  return 'code' in result ? { kind: 'failed', ...result } : { kind: 'scanned', ...result };
+}
+
+/** Whole ArrayBuffers of `parts` that can move to the other thread without a copy. */
+function transferable(parts: readonly Uint8Array[]): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  for (const p of parts) {
+    const buffer = p.buffer as ArrayBuffer;
+    if (p.byteOffset === 0 && p.byteLength === buffer.byteLength) seen.add(buffer);
+  }
+  return [...seen];
+}
+
+/** Runs one request on `chunker`; returns the replies with the memory each may transfer. */
+export function answer(chunker: FileChunker, request: ChunkRequest): [ChunkReply, ArrayBuffer[]][] {
+  try {
+    switch (request.kind) {
+      case 'scan':
+        return [[segmentReply(chunker.scan(request)), []]];
+      case 'seal': {
+        const [sealed, next] = chunker.seal(request.job, request.wanted);
+        const replies: [ChunkReply, ArrayBuffer[]][] = [
+          [{ kind: 'sealed', ...sealed }, transferable(sealed.sealed)],
+        ];
+        if (next) replies.push([segmentReply(next), []]);
+        return replies;
+      }
+      case 'close':
+        chunker.close(request.job);
+        return [];
+    }
+  } catch (error) {
+    chunker.close(request.job);
+    return [[{ kind: 'error', job: request.job, message: (error as Error).message }, []]];
+  }
+}

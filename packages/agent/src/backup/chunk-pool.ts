@@ -1,0 +1,188 @@
+/**
+ * @module backup/chunk-pool
+ * Chunking threads, one per core: each reads files, cuts and hashes their chunks, and seals the
+ * chunks the walking thread says are new. A thread holds at most a few files at once, each at
+ * most one segment ahead, so memory stays bounded. Without a built worker file (running from
+ * TypeScript sources in unit tests) the same code runs on the calling thread.
+ */
+import type { ContentRef } from '@coffer/core';
+import type { MasterKeys } from '@coffer/core';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Limiter } from '../limiter.js';
+import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
+import { FileChunker, type FileFailure } from './file-chunker.js';
+
+/** Files each thread works on at once: one being read while the walker decides on another. */
+const FILES_PER_THREAD = 2;
+const ID_LENGTH = 32;
+
+export interface FileHandlers {
+  /** Called per segment with its chunks; returns the indexes of the chunks to seal. */
+  segment(ids: Buffer[], lengths: number[], bytesRead: number): Promise<number[]>;
+  /** Receives one sealed chunk asked for by `segment`. */
+  sealed(id: Buffer, length: number, sealed: Buffer): Promise<void>;
+}
+
+export interface ChunkedFile {
+  refs: ContentRef[];
+  size: number;
+  /** Whether size or mtime moved while the file was read. */
+  changed: boolean;
+}
+
+/** Replies of one file, in arrival order. */
+class Mailbox {
+  private readonly queue: ChunkReply[] = [];
+  private waiting: ((reply: ChunkReply) => void) | undefined;
+  private failure: Error | undefined;
+  private failed: ((error: Error) => void) | undefined;
+
+  deliver(reply: ChunkReply): void {
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      this.failed = undefined;
+      resolve(reply);
+    } else this.queue.push(reply);
+  }
+
+  fail(error: Error): void {
+    this.failure = error;
+    this.failed?.(error);
+  }
+
+  next(): Promise<ChunkReply> {
+    const reply = this.queue.shift();
+    if (reply) return Promise.resolve(reply);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failed = reject;
+    });
+  }
+}
+
+interface Thread {
+  send(request: ChunkRequest): void;
+  active: number;
+}
+
+/** A pool of chunking threads for one keyring. */
+export class ChunkPool {
+  private readonly threads: Thread[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly mailboxes = new Map<number, Mailbox>();
+  private readonly slots: Limiter;
+  private seq = 0;
+
+  constructor(keys: MasterKeys, size = Math.max(1, availableParallelism())) {
+    const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
+    const url = new URL('./chunk-worker.js', import.meta.url);
+    if (existsSync(fileURLToPath(url))) {
+      for (let i = 0; i < size; i++) {
+        const worker = new Worker(url, { workerData: data });
+        worker.on('message', (reply: ChunkReply) => this.deliver(reply));
+        worker.on('error', (error) => this.failAll(error));
+        this.workers.push(worker);
+        this.threads.push({ send: (request) => worker.postMessage(request), active: 0 });
+      }
+    } else {
+      const chunker = new FileChunker(data);
+      this.threads.push({
+        send: (request) => {
+          // Answered on a later tick, as a worker would.
+          setImmediate(() => {
+            for (const [reply] of answer(chunker, request)) this.deliver(reply);
+          });
+        },
+        active: 0,
+      });
+    }
+    this.slots = new Limiter(this.threads.length * FILES_PER_THREAD);
+  }
+
+  private deliver(reply: ChunkReply): void {
+    this.mailboxes.get(reply.job)?.deliver(reply);
+  }
+
+  private failAll(error: Error): void {
+    for (const mailbox of this.mailboxes.values()) mailbox.fail(error);
+  }
+
+  /** Chunks the file at `path` (listed with `size` and `mtimeNs`); a read failure is returned. */
+  async file(
+    path: Buffer,
+    size: number,
+    mtimeNs: bigint,
+    handlers: FileHandlers,
+  ): Promise<ChunkedFile | FileFailure> {
+    return this.slots.run(async () => {
+      const thread = this.threads.reduce((a, b) => (b.active < a.active ? b : a));
+      const job = this.seq++;
+      const mailbox = new Mailbox();
+      this.mailboxes.set(job, mailbox);
+      thread.active++;
+      let open = true;
+      try {
+        thread.send({ kind: 'scan', job, path, size, mtimeNs });
+        const refs: ContentRef[] = [];
+        let total = 0;
+        for (;;) {
+          const reply = await mailbox.next();
+          if (reply.kind === 'failed') {
+            open = false;
+            return reply;
+          }
+          if (reply.kind !== 'scanned') throw unexpected(reply);
+          const ids: Buffer[] = [];
+          for (let i = 0; i < reply.lengths.length; i++) {
+            const id = Buffer.from(
+              reply.ids.buffer,
+              reply.ids.byteOffset + i * ID_LENGTH,
+              ID_LENGTH,
+            );
+            ids.push(id);
+            refs.push({ id, length: reply.lengths[i]! });
+          }
+          total += reply.bytesRead;
+          const wanted = await handlers.segment(ids, reply.lengths, reply.bytesRead);
+          thread.send({ kind: 'seal', job, wanted });
+          const sealed = await mailbox.next();
+          if (sealed.kind !== 'sealed') throw unexpected(sealed);
+          for (let k = 0; k < wanted.length; k++) {
+            const bytes = sealed.sealed[k]!;
+            const index = wanted[k]!;
+            await handlers.sealed(
+              ids[index]!,
+              reply.lengths[index]!,
+              Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            );
+          }
+          if (reply.eof) {
+            open = false;
+            return { refs, size: total, changed: sealed.changed ?? false };
+          }
+        }
+      } finally {
+        if (open) thread.send({ kind: 'close', job });
+        this.mailboxes.delete(job);
+        thread.active--;
+      }
+    });
+  }
+
+  /** Stops the threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}
+
+function unexpected(reply: ChunkReply): Error {
+  return new Error(
+    reply.kind === 'error' ? `chunking failed: ${reply.message}` : `unexpected ${reply.kind}`,
+  );
+}

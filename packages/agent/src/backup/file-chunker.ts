@@ -1,0 +1,261 @@
+/**
+ * @module backup/file-chunker
+ * Reads one file at a time, cuts it into chunks, hashes them, and seals the chunks it is asked
+ * for. It runs on a worker thread (or inline when no worker is built), so reading, chunking,
+ * hashing, compression and encryption all leave the walking thread. A file is handled in
+ * segments; after each, the owner says which chunks are new, and only those are sealed.
+ */
+import {
+  BlobType,
+  blobId,
+  cutMask,
+  findCutPoint,
+  gearTable,
+  sealBlob,
+  type ChunkerParams,
+} from '@coffer/core';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Files smaller than this get their own buffer; larger ones share a few reused ones. */
+const OWN_BUFFER = 256 * 1024;
+const O_NOATIME = constants.O_NOATIME ?? 0;
+
+export interface ChunkerKeys {
+  encryptionKey: Uint8Array;
+  idKey: Uint8Array;
+  chunker: ChunkerParams;
+}
+
+/** A file to chunk, by its byte path and the size and mtime seen when it was listed. */
+export interface ScanRequest {
+  job: number;
+  path: Uint8Array;
+  size: number;
+  mtimeNs: bigint;
+}
+
+/** The chunks of one segment: `ids` holds 32 bytes per chunk. */
+export interface Scanned {
+  job: number;
+  ids: Uint8Array;
+  lengths: number[];
+  bytesRead: number;
+  /** True when the file is finished after this segment. */
+  eof: boolean;
+}
+
+/** The sealed chunks of a segment the owner asked for, in `wanted` order. */
+export interface Sealed {
+  job: number;
+  sealed: Uint8Array[];
+  /** Set with the last segment: whether size or mtime moved while the file was read. */
+  changed?: boolean;
+}
+
+/** A failure reading a file (an errno code), reported per file rather than thrown. */
+export interface FileFailure {
+  job: number;
+  code: string;
+  message: string;
+}
+
+interface OpenFile {
+  fd: number;
+  request: ScanRequest;
+  /** The current segment: carried-over bytes followed by what was read. */
+  buf: Buffer;
+  /** Offsets, lengths and ids of this segment's chunks in `buf`. */
+  starts: number[];
+  lengths: number[];
+  ids: Buffer[];
+  /** End of the chunked part of `buf`; what follows is carried to the next segment. */
+  cut: number;
+  filled: number;
+  eof: boolean;
+}
+
+function isErrno(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}
+
+/** Chunks, hashes and seals files for one keyring. */
+export class FileChunker {
+  private readonly gear: Int32Array;
+  private readonly mask: number;
+  private readonly sealKeys: { encryptionKey: Buffer };
+  private readonly idKey: Buffer;
+  private readonly params: ChunkerParams;
+  private readonly files = new Map<number, OpenFile>();
+  /** Length of the chunk an all-zero run yields, and its id: sparse regions skip the hot loop. */
+  private readonly zeroLength: number;
+  private readonly zeros: Buffer;
+  private zeroId: Buffer | undefined;
+  /** Reused segment buffers, each room for a carried tail and a segment. */
+  private readonly spare: Buffer[] = [];
+
+  constructor(keys: ChunkerKeys) {
+    this.sealKeys = { encryptionKey: Buffer.from(keys.encryptionKey) };
+    this.idKey = Buffer.from(keys.idKey);
+    this.params = keys.chunker;
+    this.gear = gearTable(this.idKey);
+    this.mask = cutMask(this.params.avg);
+    this.zeros = Buffer.alloc(this.params.max);
+    this.zeroLength = findCutPoint(this.gear, this.params, this.zeros, 0, this.zeros.length);
+  }
+
+  /** Opens a file and chunks its first segment. */
+  scan(request: ScanRequest): Scanned | FileFailure {
+    let fd: number;
+    try {
+      fd = this.open(request.path);
+    } catch (error) {
+      if (!isErrno(error)) throw error;
+      return { job: request.job, code: error.code!, message: error.message };
+    }
+    const file: OpenFile = {
+      fd,
+      request,
+      buf: Buffer.alloc(0),
+      starts: [],
+      lengths: [],
+      ids: [],
+      cut: 0,
+      filled: 0,
+      eof: false,
+    };
+    this.files.set(request.job, file);
+    return this.next(file);
+  }
+
+  private open(path: Uint8Array): number {
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+    try {
+      return openSync(Buffer.from(path), flags | O_NOATIME);
+    } catch (error) {
+      // O_NOATIME is only allowed on files the caller owns.
+      if (O_NOATIME === 0 || (error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+      return openSync(Buffer.from(path), flags);
+    }
+  }
+
+  /** Reads and chunks the next segment of `file`. */
+  private next(file: OpenFile): Scanned | FileFailure {
+    const { job } = file.request;
+    const carried = file.filled - file.cut;
+    // A file up to the chunk maximum is read whole (one byte more shows whether it grew) and
+    // cut in place; a larger one a segment of `max` bytes at a time after the carried-over tail.
+    // The last segment's chunks are sealed by now, so the tail can move to the front.
+    const first = file.filled === 0;
+    const readSize =
+      first && file.request.size <= this.params.max ? file.request.size + 1 : this.params.max;
+    if (first) file.buf = this.buffer(readSize);
+    else if (file.buf.length < carried + readSize) {
+      // A small file that grew while it was read goes on in a full-size buffer.
+      const bigger = this.buffer(OWN_BUFFER);
+      file.buf.copy(bigger, 0, file.cut, file.filled);
+      file.buf = bigger;
+    } else if (carried > 0) file.buf.copyWithin(0, file.cut, file.filled);
+    const buf = file.buf;
+    let filled = carried;
+    try {
+      while (filled < carried + readSize) {
+        const n = readSync(file.fd, buf, filled, carried + readSize - filled, null);
+        if (n === 0) {
+          file.eof = true;
+          break;
+        }
+        filled += n;
+      }
+    } catch (error) {
+      this.close(job);
+      if (!isErrno(error)) throw error;
+      return { job, code: error.code!, message: error.message };
+    }
+    file.filled = filled;
+    return this.chunk(file, filled - carried);
+  }
+
+  /** Cuts the complete chunks of the current segment and hashes them. */
+  private chunk(file: OpenFile, bytesRead: number): Scanned {
+    const { buf, filled } = file;
+    const { max } = this.params;
+    const starts: number[] = [];
+    const lengths: number[] = [];
+    const ids: Buffer[] = [];
+    let at = 0;
+    while (at < filled) {
+      let length: number;
+      let id: Buffer;
+      if (
+        filled - at >= this.zeroLength &&
+        buf.compare(this.zeros, 0, this.zeroLength, at, at + this.zeroLength) === 0
+      ) {
+        length = this.zeroLength;
+        this.zeroId ??= blobId(this.idKey, this.zeros.subarray(0, this.zeroLength));
+        id = this.zeroId;
+      } else {
+        length = findCutPoint(this.gear, this.params, buf, at, filled, this.mask);
+        // Before the end of the file, a chunk that reaches the end of what was read may not be
+        // finished: it is carried into the next segment and cut again there.
+        if (!file.eof && length === filled - at && length < max) break;
+        id = blobId(this.idKey, buf.subarray(at, at + length));
+      }
+      starts.push(at);
+      lengths.push(length);
+      ids.push(id);
+      at += length;
+    }
+    file.starts = starts;
+    file.lengths = lengths;
+    file.ids = ids;
+    file.cut = at;
+    return {
+      job: file.request.job,
+      ids: Buffer.concat(ids),
+      lengths,
+      bytesRead,
+      eof: file.eof,
+    };
+  }
+
+  /**
+   * Seals the chunks at `wanted` (indexes into the last segment's chunks), then moves on:
+   * returns the sealed chunks and, unless the file is finished, its next segment.
+   */
+  seal(job: number, wanted: readonly number[]): [Sealed, (Scanned | FileFailure)?] {
+    const file = this.files.get(job);
+    if (!file) throw new Error(`file job ${job} is not open`);
+    const sealed = wanted.map((index) => {
+      const start = file.starts[index]!;
+      const length = file.lengths[index]!;
+      const plaintext = file.buf.subarray(start, start + length);
+      return sealBlob(this.sealKeys, BlobType.data, file.ids[index]!, plaintext);
+    });
+    if (!file.eof) return [{ job, sealed }, this.next(file)];
+    let changed = false;
+    try {
+      const after = fstatSync(file.fd, { bigint: true });
+      changed = Number(after.size) !== file.request.size || after.mtimeNs !== file.request.mtimeNs;
+    } finally {
+      this.close(job);
+    }
+    return [{ job, sealed, changed }];
+  }
+
+  /** A buffer for a file's segments: its own for a small file, else a reused one. */
+  private buffer(readSize: number): Buffer {
+    if (readSize < OWN_BUFFER) return Buffer.allocUnsafe(readSize);
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(2 * this.params.max + 1);
+  }
+
+  /** Forgets a file (after a failure or when the owner gives up on it). */
+  close(job: number): void {
+    const file = this.files.get(job);
+    if (!file) return;
+    this.files.delete(job);
+    closeSync(file.fd);
+    if (file.buf.length === 2 * this.params.max + 1 && this.spare.length < 2) {
+      this.spare.push(file.buf);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import {
+  BlobType,
+  DEFAULT_CHUNKER_PARAMS,
+  StreamChunker,
+  blobId,
+  gearTable,
+  openBlob,
+  type ChunkerParams,
+} from '@coffer/core';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileChunker, type Scanned } from '../src/backup/file-chunker.js';
+
+const keys = { encryptionKey: randomBytes(32), idKey: randomBytes(32) };
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'coffer-file-chunker-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The reference: core's stream chunker over the whole content. */
+function reference(params: ChunkerParams, content: Buffer): Buffer[] {
+  const chunker = new StreamChunker(gearTable(keys.idKey), params);
+  return [...chunker.push(content), ...chunker.finish()];
+}
+
+/** Runs a FileChunker over a file, sealing every other chunk, and returns what it saw. */
+async function chunkFile(
+  params: ChunkerParams,
+  content: Buffer,
+  listedSize = content.length,
+): Promise<{ ids: Buffer[]; lengths: number[]; sealed: Map<string, Buffer>; changed: boolean }> {
+  const path = join(dir, `f-${randomBytes(4).toString('hex')}`);
+  await writeFile(path, content);
+  const { mtimeNs } = await stat(path, { bigint: true });
+  const chunker = new FileChunker({ ...keys, chunker: params });
+  const ids: Buffer[] = [];
+  const lengths: number[] = [];
+  const sealed = new Map<string, Buffer>();
+  let result = chunker.scan({ job: 1, path: Buffer.from(path), size: listedSize, mtimeNs });
+  for (;;) {
+    if ('code' in result) throw new Error(result.code);
+    const segment: Scanned = result;
+    const segmentIds = segment.lengths.map((_, i) =>
+      Buffer.from(segment.ids.subarray(i * 32, i * 32 + 32)),
+    );
+    const wanted = segmentIds.map((_, i) => i).filter((i) => (ids.length + i) % 2 === 0);
+    ids.push(...segmentIds);
+    lengths.push(...segment.lengths);
+    const [done, next] = chunker.seal(1, wanted);
+    wanted.forEach((i, k) => sealed.set(segmentIds[i]!.toString('hex'), done.sealed[k] as Buffer));
+    if (!next) return { ids, lengths, sealed, changed: done.changed ?? false };
+    result = next;
+  }
+}
+
+describe('FileChunker', () => {
+  const small: ChunkerParams = { name: 'fastcdc-gear32-v1', min: 1024, avg: 4096, max: 16384 };
+
+  it.each([0, 1, 1023, 16383, 16384, 16385, 100_000, 1_000_003])(
+    'cuts a %i-byte file exactly as the stream chunker does and seals what it is asked for',
+    async (size) => {
+      const content = randomBytes(size);
+      const expected = reference(small, content);
+      const got = await chunkFile(small, content);
+      expect(got.lengths).toEqual(expected.map((c) => c.length));
+      expect(got.ids).toEqual(expected.map((c) => blobId(keys.idKey, c)));
+      for (const [hex, sealed] of got.sealed) {
+        const index = got.ids.findIndex((id) => id.toString('hex') === hex);
+        expect(openBlob(keys, BlobType.data, got.ids[index]!, sealed)).toEqual(expected[index]);
+      }
+      expect(got.changed).toBe(false);
+    },
+  );
+
+  it('finds the same chunks with the default parameters across segments and zero runs', async () => {
+    const MiB = 1024 * 1024;
+    const content = Buffer.concat([
+      randomBytes(3 * MiB + 17),
+      Buffer.alloc(20 * MiB),
+      randomBytes(5 * MiB),
+      Buffer.alloc(9 * MiB + 5),
+      randomBytes(MiB),
+    ]);
+    const expected = reference(DEFAULT_CHUNKER_PARAMS, content);
+    const got = await chunkFile(DEFAULT_CHUNKER_PARAMS, content);
+    expect(got.lengths).toEqual(expected.map((c) => c.length));
+    expect(got.ids).toEqual(expected.map((c) => blobId(keys.idKey, c)));
+  });
+
+  it('reads a file that grew past its listed size to its end and says it changed', async () => {
+    const content = randomBytes(50_000);
+    const got = await chunkFile(small, content, 3000);
+    expect(got.lengths.reduce((a, b) => a + b, 0)).toBe(content.length);
+    expect(got.ids).toEqual(reference(small, content).map((c) => blobId(keys.idKey, c)));
+    expect(got.changed).toBe(true);
+  });
+
+  it('reports a file it cannot open as a failure with its errno code', () => {
+    const chunker = new FileChunker({ ...keys, chunker: small });
+    const result = chunker.scan({
+      job: 7,
+      path: Buffer.from(join(dir, 'absent')),
+      size: 10,
+      mtimeNs: 0n,
+    });
+    expect(result).toMatchObject({ job: 7, code: 'ENOENT' });
+  });
+});
