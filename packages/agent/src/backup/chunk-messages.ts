@@ -3,6 +3,7 @@
  * The messages between the walking thread and a chunking thread, and how a FileChunker answers
  * them: one place, so the worker and the inline fallback behave the same.
  */
+import { transferable } from '../worker-tasks.js';
 import type { FileChunker, FileFailure, Scanned, ScanRequest, Sealed } from './file-chunker.js';
 
 export type ChunkRequest =
@@ -18,16 +19,6 @@ export type ChunkReply =
 
 function segmentReply(result: Scanned | FileFailure): ChunkReply {
   return 'code' in result ? { kind: 'failed', ...result } : { kind: 'scanned', ...result };
-}
-
-/** Whole ArrayBuffers of `parts` that can move to the other thread without a copy. */
-function transferable(parts: readonly Uint8Array[]): ArrayBuffer[] {
-  const seen = new Set<ArrayBuffer>();
-  for (const p of parts) {
-    const buffer = p.buffer as ArrayBuffer;
-    if (p.byteOffset === 0 && p.byteLength === buffer.byteLength) seen.add(buffer);
-  }
-  return [...seen];
 }
 
 /** Runs one request on `chunker`; returns the replies with the memory each may transfer. */

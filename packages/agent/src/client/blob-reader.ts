@@ -5,12 +5,16 @@
  */
 import type { BlobLocation } from '@coffer/api';
 import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
+import { Limiter } from '../limiter.js';
+import { OpenPool } from './open-pool.js';
 import type { VaultClient } from './vault-client.js';
 
 /** Most bytes fetched by one ranged read when coalescing neighbouring blobs. */
 const MAX_COALESCED = 16 * 1024 * 1024;
 /** Largest gap between two wanted blobs that is still read through rather than split. */
 const MAX_GAP = 256 * 1024;
+/** Ranged reads in flight (each up to MAX_COALESCED) per reader. */
+const READS_IN_FLIGHT = 4;
 
 export interface OpenKeys {
   encryptionKey: Buffer;
@@ -57,6 +61,8 @@ export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
 /** Reads blobs of agent `agentId`, opened with `keys`. */
 export class BlobReader {
   private readonly locations = new Map<string, BlobLocation>();
+  private readonly reads = new Limiter(READS_IN_FLIGHT);
+  private pool: OpenPool | undefined;
 
   constructor(
     private readonly client: VaultClient,
@@ -112,31 +118,105 @@ export class BlobReader {
 
   /**
    * Reads blobs in the given order with coalesced ranged reads, calling `onBlob` in that order.
-   * Every id must have been located. A blob that fails to open is passed as an error.
+   * Several reads are in flight and blobs open on worker threads. Every id must have been
+   * located. A blob that fails to open is passed as an error; with `keep: false` only its
+   * plaintext length is passed (enough for a verify).
    */
   async readInOrder(
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: Buffer | Error) => Promise<void> | void,
+  ): Promise<void>;
+  async readInOrder(
+    hexIds: readonly string[],
+    type: BlobType,
+    onBlob: (hex: string, plaintext: number | Error) => Promise<void> | void,
+    options: { keep: false },
+  ): Promise<void>;
+  async readInOrder(
+    hexIds: readonly string[],
+    type: BlobType,
+    onBlob: (hex: string, plaintext: never) => Promise<void> | void,
+    options: { keep: boolean } = { keep: true },
   ): Promise<void> {
     const locations = hexIds.map((hex) => {
       const loc = this.locations.get(hex);
       if (!loc) throw new MissingBlobError(hex);
       return loc;
     });
-    for (const plan of planReads(locations)) {
-      const bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
-      for (const loc of plan.blobs) {
-        const start = loc.offset - plan.offset;
-        let plaintext: Buffer | Error;
+    const plans = planReads(locations);
+    // A place in `reads` is held from the fetch until the plan's blobs are handed over, so
+    // opened plaintexts waiting for their turn count against the bound too.
+    const started: Promise<(Buffer | number | Error)[]>[] = [];
+    let next = 0;
+    const startNext = (): void => {
+      const plan = plans[next++]!;
+      const task = (async () => {
+        await this.reads.acquire();
         try {
-          plaintext = this.open(loc, type, bytes.subarray(start, start + loc.length));
+          return await this.fetchAndOpen(plan, type, options.keep);
         } catch (error) {
-          if (!(error instanceof CofferError)) throw error;
-          plaintext = error;
+          this.reads.release();
+          throw error;
         }
-        await onBlob(loc.id, plaintext);
+      })();
+      // Awaited in order below; this only keeps an early failure from counting as unhandled.
+      task.catch(() => undefined);
+      started.push(task);
+    };
+    try {
+      while (next < plans.length && started.length < READS_IN_FLIGHT) startNext();
+      for (const plan of plans) {
+        const results = await started.shift()!;
+        try {
+          if (next < plans.length) startNext();
+          for (let i = 0; i < plan.blobs.length; i++) {
+            await onBlob(plan.blobs[i]!.id, results[i] as never);
+          }
+        } finally {
+          this.reads.release();
+        }
+      }
+    } finally {
+      // After a failure, give back the places of reads that were started but not handed over.
+      for (const task of started.splice(0)) {
+        await task.then(
+          () => this.reads.release(),
+          () => undefined,
+        );
       }
     }
+  }
+
+  private async fetchAndOpen(
+    plan: ReadPlan,
+    type: BlobType,
+    keep: boolean,
+  ): Promise<(Buffer | number | Error)[]> {
+    const bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
+    const items = [];
+    const results: (Buffer | number | Error)[] = [];
+    for (const loc of plan.blobs) {
+      if (loc.type !== type) {
+        results.push(
+          new IntegrityError(
+            `blob ${loc.id}: the vault lists it as type ${loc.type}, expected ${type}`,
+            { subject: loc.id },
+          ),
+        );
+        continue;
+      }
+      results.push(0);
+      items.push({
+        id: Buffer.from(loc.id, 'hex'),
+        type,
+        offset: loc.offset - plan.offset,
+        length: loc.length,
+      });
+    }
+    this.pool ??= new OpenPool(this.keys);
+    const opened = await this.pool.open(bytes, items, keep);
+    let k = 0;
+    return results.map((r) => (r instanceof Error ? r : opened[k++]!));
   }
 }

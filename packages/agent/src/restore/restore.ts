@@ -35,6 +35,8 @@ import {
 import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { Limiter } from '../limiter.js';
+import { WorkerTasks } from '../worker-tasks.js';
+import { isZero, writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
 
 export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
 
@@ -93,6 +95,18 @@ function show(path: Buffer): string {
   return path.toString('utf8');
 }
 
+/** A fresh temporary name in the directory of `path`. */
+function tempBeside(path: Buffer): Buffer {
+  return Buffer.concat([
+    path.subarray(0, path.lastIndexOf(SLASH) + 1),
+    Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
+  ]);
+}
+
+function parentOf(path: Buffer): Buffer {
+  return path.subarray(0, path.lastIndexOf(SLASH));
+}
+
 /** One restore run. */
 export class Restore {
   readonly progress: RestoreProgress = {
@@ -112,14 +126,17 @@ export class Restore {
   private readonly limiter: Limiter;
   /** Where the first of each hard-linked file went (a promise: files restore in parallel). */
   private readonly links = new Map<string, Promise<Buffer | undefined>>();
-  private readonly zeros: Buffer;
-  /** Plaintexts of small files' blobs fetched ahead, by id. */
-  private readonly prefetched = new Map<string, Buffer | Error>();
+  /** Directories this run created (latin1 keys) while they are being filled: nothing to clash with. */
+  private readonly fresh = new Set<string>();
+  private readonly writers = new WorkerTasks<WriteBatch, WriteOutcome[]>(
+    new URL('./write-worker.js', import.meta.url),
+    undefined,
+    writeBatch,
+  );
   manifest: Manifest | undefined;
 
   constructor(private readonly options: RestoreOptions) {
     this.limiter = new Limiter(options.concurrency ?? 4);
-    this.zeros = Buffer.alloc(1024 * 1024);
   }
 
   private warn(path: Buffer, message: string): void {
@@ -235,23 +252,69 @@ export class Restore {
     const ids = reader.inStorageOrder([
       ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
     ]);
+    const prefetched = new Map<string, Buffer | Error>();
     await reader.readInOrder(ids, BlobType.data, (hex, plaintext) => {
-      this.prefetched.set(hex, plaintext);
+      prefetched.set(hex, plaintext);
     });
-    try {
-      await Promise.all(
-        entries.map((entry) =>
-          this.limiter.run(() =>
-            this.restoreEntry(entry, dir).catch((error: unknown) => {
-              if (!(error instanceof CofferError)) throw error;
-              this.warn(join(dir, entry.name), error.message);
-            }),
-          ),
-        ),
-      );
-    } finally {
-      for (const hex of ids) this.prefetched.delete(hex);
+    // Two batches, so that both writing threads work; each carries only its own plaintexts.
+    const batches = [0, 1].map(() => ({
+      batch: { plaintexts: [], files: [], chown: isRoot } as WriteBatch,
+      index: new Map<string, number>(),
+      paths: [] as Buffer[],
+      bytes: 0,
+    }));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const content = entry.content ?? [];
+      const plaintexts = content.map((c) => prefetched.get(idHex(c.id)));
+      const unusable = plaintexts.find((p) => !(p instanceof Buffer));
+      if (plaintexts.length > 0 && unusable !== undefined) {
+        const why =
+          unusable instanceof Error ? unusable.message : 'a blob is missing from the vault';
+        this.warn(path, `${show(path)}: ${why}`);
+        continue;
+      }
+      const target = await this.destination(path);
+      if (!target) continue;
+      const job = batches[0]!.bytes <= batches[1]!.bytes ? batches[0]! : batches[1]!;
+      const parts = content.map((c, i) => {
+        const hex = idHex(c.id);
+        let at = job.index.get(hex);
+        if (at === undefined) {
+          at = job.batch.plaintexts.push(plaintexts[i] as Buffer) - 1;
+          job.index.set(hex, at);
+        }
+        return at;
+      });
+      job.batch.files.push({
+        temp: tempBeside(path),
+        dest: target.dest,
+        parts,
+        size: entry.size,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        mtimeNs: entry.mtimeNs,
+        replaceDirectory: target.replaceDirectory,
+      });
+      job.paths.push(path);
+      job.bytes += entry.size;
     }
+    await Promise.all(
+      batches.map(async ({ batch, paths }) => {
+        if (batch.files.length === 0) return;
+        const outcomes = await this.writers.run(batch);
+        outcomes.forEach((outcome, i) => {
+          if (!outcome.ok) return this.warn(paths[i]!, outcome.error);
+          if (outcome.warning) this.warn(paths[i]!, outcome.warning);
+          const size = batch.files[i]!.size;
+          this.stats.files++;
+          this.stats.bytes += size;
+          this.progress.files++;
+          this.progress.bytesDone += size;
+        });
+      }),
+    );
   }
 
   private async restoreEntry(entry: TreeEntry, dir: Buffer): Promise<void> {
@@ -262,7 +325,11 @@ export class Restore {
         const real = await this.directory(path);
         if (!real) return;
         this.stats.directories++;
-        await this.restoreEntries(entry.subtree ? await this.tree(entry.subtree) : [], real);
+        try {
+          await this.restoreEntries(entry.subtree ? await this.tree(entry.subtree) : [], real);
+        } finally {
+          this.fresh.delete(real.toString('latin1'));
+        }
         await this.metadata(real, entry);
         return;
       }
@@ -297,6 +364,7 @@ export class Restore {
       else path = await this.freeName(path);
     }
     await mkdir(path, { mode: 0o700 });
+    this.fresh.add(path.toString('latin1'));
     return path;
   }
 
@@ -350,8 +418,15 @@ export class Restore {
     }
   }
 
-  /** Writes one file; returns where it went, or undefined when skipped. */
-  private async writeFile(entry: TreeEntry, path: Buffer): Promise<Buffer | undefined> {
+  /**
+   * Where a non-directory restored at `path` goes under the conflict mode: `path` itself, or a
+   * free name beside it; undefined to skip it. In a directory this run created, nothing clashes.
+   */
+  private async destination(
+    path: Buffer,
+  ): Promise<{ dest: Buffer; replaceDirectory: boolean } | undefined> {
+    if (this.fresh.has(parentOf(path).toString('latin1')))
+      return { dest: path, replaceDirectory: false };
     const existing = await lstat(path).catch(() => undefined);
     if (existing && this.options.conflict === 'skip') {
       this.stats.skipped++;
@@ -359,10 +434,14 @@ export class Restore {
     }
     const dest =
       existing && this.options.conflict === 'keep-both' ? await this.freeName(path) : path;
-    const temp = Buffer.concat([
-      path.subarray(0, path.lastIndexOf(SLASH) + 1),
-      Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
-    ]);
+    return { dest, replaceDirectory: !!existing?.isDirectory() && dest === path };
+  }
+
+  /** Writes one file; returns where it went, or undefined when skipped. */
+  private async writeFile(entry: TreeEntry, path: Buffer): Promise<Buffer | undefined> {
+    const target = await this.destination(path);
+    if (!target) return undefined;
+    const temp = tempBeside(path);
     const handle = await open(
       temp,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
@@ -377,12 +456,12 @@ export class Restore {
       throw error;
     }
     await this.metadata(temp, entry);
-    if (existing?.isDirectory() && dest === path) await rm(path, { recursive: true, force: true });
-    await rename(temp, dest);
+    if (target.replaceDirectory) await rm(target.dest, { recursive: true, force: true });
+    await rename(temp, target.dest);
     this.stats.files++;
     this.stats.bytes += entry.size;
     this.progress.files++;
-    return dest;
+    return target.dest;
   }
 
   private async writeContent(entry: TreeEntry, handle: FileHandle, path: Buffer): Promise<void> {
@@ -403,38 +482,24 @@ export class Restore {
       );
     }
     let position = 0;
-    if (runs.every((r) => this.prefetched.has(r.hex))) {
-      for (const run of runs) {
-        const plaintext = this.prefetched.get(run.hex)!;
+    await this.options.reader.readInOrder(
+      runs.map((r) => r.hex),
+      BlobType.data,
+      async (hex, plaintext) => {
         if (plaintext instanceof Error) {
           throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
         }
+        const run = runs.find((r) => r.hex === hex && r.count > 0)!;
+        const zero = isZero(plaintext);
         for (let i = 0; i < run.count; i++) {
-          if (!this.isZero(plaintext)) await handle.write(plaintext, 0, plaintext.length, position);
+          // Zero chunks are left as holes, so sparse files stay sparse.
+          if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
           position += plaintext.length;
           this.progress.bytesDone += plaintext.length;
         }
-      }
-    } else {
-      await this.options.reader.readInOrder(
-        runs.map((r) => r.hex),
-        BlobType.data,
-        async (hex, plaintext) => {
-          if (plaintext instanceof Error) {
-            throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
-          }
-          const run = runs.find((r) => r.hex === hex && r.count > 0)!;
-          const zero = this.isZero(plaintext);
-          for (let i = 0; i < run.count; i++) {
-            // Zero chunks are left as holes, so sparse files stay sparse.
-            if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
-            position += plaintext.length;
-            this.progress.bytesDone += plaintext.length;
-          }
-          run.count = 0;
-        },
-      );
-    }
+        run.count = 0;
+      },
+    );
     if (position !== entry.size) {
       throw new CofferError(
         'RESTORE_DAMAGED',
@@ -444,22 +509,11 @@ export class Restore {
     await handle.truncate(entry.size);
   }
 
-  private isZero(chunk: Buffer): boolean {
-    for (let offset = 0; offset < chunk.length; offset += this.zeros.length) {
-      const part = chunk.subarray(offset, offset + this.zeros.length);
-      if (!part.equals(this.zeros.subarray(0, part.length))) return false;
-    }
-    return true;
-  }
-
   private async special(entry: TreeEntry, path: Buffer): Promise<void> {
     const dest = await this.claim(path);
     if (!dest) return;
     // Node has no mkfifo/mknod: make it under a plain temporary name, then rename it.
-    const temp = Buffer.concat([
-      dest.subarray(0, dest.lastIndexOf(SLASH) + 1),
-      Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
-    ]).toString('latin1');
+    const temp = tempBeside(dest).toString('latin1');
     const args =
       entry.type === EntryType.fifo
         ? ['mkfifo', '-m', '600', temp]

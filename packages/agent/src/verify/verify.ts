@@ -112,15 +112,20 @@ export class Verifier {
         (id) => !missing.has(id) && !this.good.has(id) && !this.bad.has(id),
       ),
     );
-    await this.reader.readInOrder(unread, BlobType.data, (hex, plaintext) => {
-      this.result.blobsRead++;
-      if (plaintext instanceof Error) this.bad.set(hex, plaintext.message);
-      else {
-        this.result.bytesRead += plaintext.length;
-        this.good.add(hex);
-      }
-      this.onProgress?.(this.result);
-    });
+    await this.reader.readInOrder(
+      unread,
+      BlobType.data,
+      (hex, opened) => {
+        this.result.blobsRead++;
+        if (opened instanceof Error) this.bad.set(hex, opened.message);
+        else {
+          this.result.bytesRead += opened;
+          this.good.add(hex);
+        }
+        this.onProgress?.(this.result);
+      },
+      { keep: false },
+    );
     for (const file of files) {
       const damaged = file.ids.find((id) => this.bad.has(id));
       if (damaged) this.damaged(pointId, file.path, damaged, this.bad.get(damaged)!);

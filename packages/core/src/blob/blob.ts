@@ -153,10 +153,10 @@ export function openBlob(
     const decipher = createDecipheriv('aes-256-gcm', keys.encryptionKey, nonce);
     decipher.setAAD(Buffer.concat([h, id]));
     decipher.setAuthTag(tag);
-    body = Buffer.concat([
-      decipher.update(sealed.subarray(BLOB_HEADER_LENGTH, sealed.length - 16)),
-      decipher.final(),
-    ]);
+    body = decipher.update(sealed.subarray(BLOB_HEADER_LENGTH, sealed.length - 16));
+    // GCM gives everything from update; final only checks the tag.
+    const rest = decipher.final();
+    if (rest.length > 0) body = Buffer.concat([body, rest]);
   } catch (cause) {
     return bad('authentication failed (damaged, wrong key, or not this id)', cause);
   }

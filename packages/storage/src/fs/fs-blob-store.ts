@@ -79,7 +79,7 @@ export class FsBlobStore implements BlobStore {
           const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
           batch = [];
           batched = 0;
-          for (let written = 0; written < bytes.length; ) {
+          for (let written = 0; written < bytes.length;) {
             written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
           }
         };
