@@ -20,7 +20,8 @@ import {
   type TreeEntry,
 } from '@coffer/core';
 import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobReader } from '../client/blob-reader.js';
 import { VaultError, type VaultClient } from '../client/vault-client.js';
@@ -60,6 +61,8 @@ export interface BackupOptions {
   hostname: string;
   username: string;
   program: string;
+  /** Count the files first so that progress can show totals (costs a second walk). */
+  estimate?: boolean;
   /** Chunking threads; default one per core. */
   threads?: number;
   onWarning?(warning: BackupWarning): void;
@@ -114,6 +117,8 @@ export class Backup {
   private readonly excludes: Excludes;
   private stats = emptyStats();
   private failure: unknown;
+  /** Set when the walk is over, so that the estimate stops. */
+  private walked = false;
   private hardLinks = new Map<string, { content: ContentRef[] | undefined; size: number }>();
 
   constructor(private readonly options: BackupOptions) {
@@ -131,7 +136,7 @@ export class Backup {
   async run(): Promise<BackupResult> {
     const { options } = this;
     const sources = await buildSourceTree(options.paths);
-    void this.scan(sources);
+    if (options.estimate) void this.scan(sources);
     const known = await KnownIds.load(join(options.cacheDir, 'known-ids'));
     // A stale cache must never let a point refer to data the vault lost.
     await known.remove(await options.client.missing(known.all()));
@@ -144,6 +149,8 @@ export class Backup {
       this.stats = emptyStats();
       this.warnings.length = 0;
       return await this.attempt(sources, known, false);
+    } finally {
+      this.walked = true;
     }
   }
 
@@ -252,6 +259,7 @@ export class Backup {
     let bytes = 0;
     let files = 0;
     const visit = async (path: Buffer, isSource: boolean): Promise<void> => {
+      if (this.walked) return;
       let st;
       try {
         st = await lstat(path);
@@ -350,7 +358,9 @@ class WalkRun {
     const { state } = this.backup;
     let names: Buffer[];
     try {
-      names = await readdir(path, { encoding: 'buffer' });
+      // Plain system calls: a directory listing or an lstat takes microseconds, far less than
+      // a round trip through the thread pool.
+      names = readdirSync(path, { encoding: 'buffer' });
     } catch (error) {
       state.warn(path, describe(error, 'cannot list the directory'));
       names = [];
@@ -387,7 +397,7 @@ class WalkRun {
     const { state } = this.backup;
     let st: BigIntStats;
     try {
-      st = await lstat(path, { bigint: true });
+      st = lstatSync(path, { bigint: true });
     } catch (error) {
       state.warn(path, describe(error, 'vanished before it could be read'));
       return undefined;
@@ -409,7 +419,7 @@ class WalkRun {
       state.stats.otherEntries++;
       const entry = this.metadata(name, st, EntryType.symlink);
       try {
-        entry.linkTarget = await readlink(path, { encoding: 'buffer' });
+        entry.linkTarget = readlinkSync(path, { encoding: 'buffer' });
       } catch (error) {
         state.warn(path, describe(error, 'cannot read the symlink'));
         return undefined;

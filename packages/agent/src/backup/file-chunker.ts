@@ -18,6 +18,8 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 /** Files smaller than this get their own buffer; larger ones share a few reused ones. */
 const OWN_BUFFER = 256 * 1024;
+/** Room beyond one maximum chunk in a stream buffer: the least read after a long tail. */
+const STREAM_SLACK = 2 * 1024 * 1024;
 const O_NOATIME = constants.O_NOATIME ?? 0;
 
 export interface ChunkerKeys {
@@ -90,8 +92,9 @@ export class FileChunker {
   private readonly zeroLength: number;
   private readonly zeros: Buffer;
   private zeroId: Buffer | undefined;
-  /** Reused segment buffers, each room for a carried tail and a segment. */
+  /** Reused segment buffers of `streamBufferSize` bytes. */
   private readonly spare: Buffer[] = [];
+  private readonly streamBufferSize: number;
 
   constructor(keys: ChunkerKeys) {
     this.sealKeys = { encryptionKey: Buffer.from(keys.encryptionKey) };
@@ -99,6 +102,7 @@ export class FileChunker {
     this.params = keys.chunker;
     this.gear = gearTable(this.idKey);
     this.mask = cutMask(this.params.avg);
+    this.streamBufferSize = this.params.max + Math.max(STREAM_SLACK, this.params.min);
     this.zeros = Buffer.alloc(this.params.max);
     this.zeroLength = findCutPoint(this.gear, this.params, this.zeros, 0, this.zeros.length);
   }
@@ -143,18 +147,21 @@ export class FileChunker {
     const { job } = file.request;
     const carried = file.filled - file.cut;
     // A file up to the chunk maximum is read whole (one byte more shows whether it grew) and
-    // cut in place; a larger one a segment of `max` bytes at a time after the carried-over tail.
-    // The last segment's chunks are sealed by now, so the tail can move to the front.
+    // cut in place; a larger one fills a stream buffer after the tail carried over from the
+    // last segment, whose chunks are sealed by now, so the tail can move to the front. The
+    // tail is shorter than `max`, so every segment decides at least one chunk.
     const first = file.filled === 0;
-    const readSize =
-      first && file.request.size <= this.params.max ? file.request.size + 1 : this.params.max;
-    if (first) file.buf = this.buffer(readSize);
-    else if (file.buf.length < carried + readSize) {
-      // A small file that grew while it was read goes on in a full-size buffer.
-      const bigger = this.buffer(OWN_BUFFER);
+    if (first) {
+      file.buf = this.buffer(
+        file.request.size <= this.params.max ? file.request.size + 1 : this.streamBufferSize,
+      );
+    } else if (file.buf.length < this.streamBufferSize) {
+      // A small file that grew while it was read goes on in a stream buffer.
+      const bigger = this.buffer(this.streamBufferSize);
       file.buf.copy(bigger, 0, file.cut, file.filled);
       file.buf = bigger;
     } else if (carried > 0) file.buf.copyWithin(0, file.cut, file.filled);
+    const readSize = file.buf.length - carried;
     const buf = file.buf;
     let filled = carried;
     try {
@@ -243,9 +250,9 @@ export class FileChunker {
   }
 
   /** A buffer for a file's segments: its own for a small file, else a reused one. */
-  private buffer(readSize: number): Buffer {
-    if (readSize < OWN_BUFFER) return Buffer.allocUnsafe(readSize);
-    return this.spare.pop() ?? Buffer.allocUnsafeSlow(2 * this.params.max + 1);
+  private buffer(size: number): Buffer {
+    if (size < OWN_BUFFER) return Buffer.allocUnsafe(size);
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.streamBufferSize);
   }
 
   /** Forgets a file (after a failure or when the owner gives up on it). */
@@ -254,7 +261,7 @@ export class FileChunker {
     if (!file) return;
     this.files.delete(job);
     closeSync(file.fd);
-    if (file.buf.length === 2 * this.params.max + 1 && this.spare.length < 2) {
+    if (file.buf.length === this.streamBufferSize && this.spare.length < 2) {
       this.spare.push(file.buf);
     }
   }

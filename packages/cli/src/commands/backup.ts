@@ -39,6 +39,7 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
       hostname: hostname(),
       username: userInfo().username,
       program: PROGRAM,
+      estimate: !options.json,
       ...(options.json ? {} : { onWarning: (w) => printWarning(w.path, w.message) }),
     });
     const progress = new ProgressReporter(
