@@ -127,7 +127,8 @@ export class ChunkPool {
       thread.active++;
       let open = true;
       try {
-        thread.send({ kind: 'scan', job, path, size, mtimeNs });
+        // A copy of its own: a small Buffer is a view of a shared pool, which would be cloned whole.
+        thread.send({ kind: 'scan', job, path: new Uint8Array(path), size, mtimeNs });
         const refs: ContentRef[] = [];
         let total = 0;
         for (;;) {

@@ -218,7 +218,8 @@ export class FileChunker {
     file.cut = at;
     return {
       job: file.request.job,
-      ids: Buffer.concat(ids),
+      // Its own memory: a small Buffer is a view of a shared pool, which would be cloned whole.
+      ids: new Uint8Array(Buffer.concat(ids)),
       lengths,
       bytesRead,
       eof: file.eof,

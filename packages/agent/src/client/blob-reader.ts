@@ -208,7 +208,7 @@ export class BlobReader {
       }
       results.push(0);
       items.push({
-        id: Buffer.from(loc.id, 'hex'),
+        id: loc.id,
         type,
         offset: loc.offset - plan.offset,
         length: loc.length,

@@ -9,7 +9,8 @@ import { transferable, WorkerTasks } from '../worker-tasks.js';
 
 /** One blob inside a ranged read. */
 export interface OpenItem {
-  id: Uint8Array;
+  /** Hex: a string crosses threads cheaply, while a small Buffer drags its whole pool along. */
+  id: string;
   type: BlobType;
   offset: number;
   length: number;
@@ -46,7 +47,7 @@ export function openAll(keys: OpenKeys, request: OpenRequest): [OpenReply, Array
         const plaintext = openBlob(
           keys,
           item.type,
-          Buffer.from(item.id),
+          Buffer.from(item.id, 'hex'),
           bytes.subarray(item.offset, item.offset + item.length),
         );
         return request.keep ? plaintext : plaintext.length;
@@ -96,7 +97,7 @@ export class OpenPool {
       if (result instanceof Uint8Array)
         return Buffer.from(result.buffer, result.byteOffset, result.byteLength);
       return new IntegrityError(result.error, {
-        subject: Buffer.from(items[i]!.id).toString('hex'),
+        subject: items[i]!.id,
       });
     });
   }

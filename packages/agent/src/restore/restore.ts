@@ -35,7 +35,7 @@ import {
 import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { Limiter } from '../limiter.js';
-import { WorkerTasks } from '../worker-tasks.js';
+import { transferable, WorkerTasks } from '../worker-tasks.js';
 import { isZero, writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
 
 export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
@@ -73,7 +73,7 @@ const SLASH = Buffer.from('/');
 const SMALL_FILE = 1024 * 1024;
 const PREFETCH_BYTES = 32 * 1024 * 1024;
 /** Subdirectories of one directory restored at once. */
-const DIRECTORY_WINDOW = 4;
+const DIRECTORY_WINDOW = 8;
 const isRoot = process.getuid?.() === 0;
 
 /** Splits an absolute or relative path inside a point into its names. */
@@ -303,7 +303,14 @@ export class Restore {
     await Promise.all(
       batches.map(async ({ batch, paths }) => {
         if (batch.files.length === 0) return;
-        const outcomes = await this.writers.run(batch);
+        // Plaintexts move to the writing thread unless the other batch uses them too.
+        const shared = new Set(
+          batches.flatMap((b) => (b.batch === batch ? [] : b.batch.plaintexts)),
+        );
+        const outcomes = await this.writers.run(
+          batch,
+          transferable(batch.plaintexts.filter((p) => !shared.has(p))),
+        );
         outcomes.forEach((outcome, i) => {
           if (!outcome.ok) return this.warn(paths[i]!, outcome.error);
           if (outcome.warning) this.warn(paths[i]!, outcome.warning);
