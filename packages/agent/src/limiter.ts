@@ -19,8 +19,6 @@ export class Limiter {
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  private readonly idle: (() => void)[] = [];
-
   /** Gives a place back (to the longest waiter, if any). */
   release(): void {
     const next = this.waiters.shift();
@@ -29,13 +27,6 @@ export class Limiter {
       return;
     }
     this.active--;
-    if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
-  }
-
-  /** Waits until no place is held. */
-  async drain(): Promise<void> {
-    if (this.active === 0) return;
-    await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   /** Runs `task` holding a place. */

@@ -44,16 +44,25 @@ export interface WriteBatch {
 /** Per file: written (maybe with a metadata warning), or the reason it was not. */
 export type WriteOutcome = { ok: true; warning?: string } | { ok: false; error: string };
 
-const ZEROS = Buffer.alloc(64 * 1024);
+/** Zero runs at least this long (and so aligned within a part) are left as holes. */
+const HOLE = 64 * 1024;
+const ZEROS = Buffer.alloc(HOLE);
 
-/** True when `bytes` is all zero: such parts stay holes, so sparse files stay sparse. */
-export function isZero(bytes: Uint8Array): boolean {
+/**
+ * The ranges of `bytes` to write, as [start, end) pairs: everything but whole zero blocks,
+ * which are left as holes so that sparse files stay sparse and zeros cost no disk writes.
+ */
+export function dataRanges(bytes: Uint8Array): [number, number][] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 0; at < buf.length; at += ZEROS.length) {
-    const end = Math.min(buf.length, at + ZEROS.length);
-    if (buf.compare(ZEROS, 0, end - at, at, end) !== 0) return false;
+  const ranges: [number, number][] = [];
+  for (let at = 0; at < buf.length; at += HOLE) {
+    const end = Math.min(buf.length, at + HOLE);
+    if (end - at === HOLE && buf.compare(ZEROS, 0, HOLE, at, end) === 0) continue;
+    const last = ranges.at(-1);
+    if (last && last[1] === at) last[1] = end;
+    else ranges.push([at, end]);
   }
-  return true;
+  return ranges;
 }
 
 function writeFully(fd: number, bytes: Uint8Array, position: number): void {
@@ -70,7 +79,11 @@ function removeQuietly(path: Buffer): void {
   }
 }
 
-function writeOne(batch: WriteBatch, file: FileToWrite, zero: boolean[]): WriteOutcome {
+function writeOne(
+  batch: WriteBatch,
+  file: FileToWrite,
+  ranges: [number, number][][],
+): WriteOutcome {
   const temp = Buffer.from(file.temp);
   let fd: number;
   try {
@@ -85,15 +98,19 @@ function writeOne(batch: WriteBatch, file: FileToWrite, zero: boolean[]): WriteO
   let warning: string | undefined;
   try {
     let position = 0;
+    let written = 0;
     for (const index of file.parts) {
       const part = batch.plaintexts[index]!;
-      if (!zero[index]) writeFully(fd, part, position);
+      for (const [start, end] of ranges[index]!) {
+        writeFully(fd, part.subarray(start, end), position + start);
+        written = position + end;
+      }
       position += part.length;
     }
     if (position !== file.size) {
       throw new Error(`content adds up to ${position} bytes, not ${file.size}`);
     }
-    if (file.parts.length > 0 && zero[file.parts.at(-1)!]) ftruncateSync(fd, file.size);
+    if (written < file.size) ftruncateSync(fd, file.size);
     try {
       if (batch.chown) fchownSync(fd, file.uid, file.gid);
       fchmodSync(fd, file.mode);
@@ -123,6 +140,6 @@ function writeOne(batch: WriteBatch, file: FileToWrite, zero: boolean[]): WriteO
 
 /** Writes every file of `batch`; one outcome per file. */
 export const writeBatch: TaskHandler<WriteBatch, WriteOutcome[]> = (batch) => {
-  const zero = batch.plaintexts.map(isZero);
-  return [batch.files.map((file) => writeOne(batch, file, zero)), []];
+  const ranges = batch.plaintexts.map(dataRanges);
+  return [batch.files.map((file) => writeOne(batch, file, ranges)), []];
 };

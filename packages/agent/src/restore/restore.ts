@@ -36,7 +36,7 @@ import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
-import { isZero, writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
+import { dataRanges, writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
 
 export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
 
@@ -497,10 +497,11 @@ export class Restore {
           throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
         }
         const run = runs.find((r) => r.hex === hex && r.count > 0)!;
-        const zero = isZero(plaintext);
+        const ranges = dataRanges(plaintext);
         for (let i = 0; i < run.count; i++) {
-          // Zero chunks are left as holes, so sparse files stay sparse.
-          if (!zero) await handle.write(plaintext, 0, plaintext.length, position);
+          for (const [start, end] of ranges) {
+            await handle.write(plaintext, start, end - start, position + start);
+          }
           position += plaintext.length;
           this.progress.bytesDone += plaintext.length;
         }

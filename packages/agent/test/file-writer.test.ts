@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataRanges, writeBatch } from '../src/restore/file-writer.js';
+
+const K = 1024;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'coffer-file-writer-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('dataRanges', () => {
+  it('skips whole zero blocks and merges the rest', () => {
+    const bytes = Buffer.concat([
+      randomBytes(10),
+      Buffer.alloc(64 * K - 10),
+      Buffer.alloc(128 * K),
+      randomBytes(64 * K),
+      Buffer.alloc(100),
+    ]);
+    expect(dataRanges(bytes)).toEqual([
+      [0, 64 * K],
+      [192 * K, 256 * K + 100],
+    ]);
+    expect(dataRanges(Buffer.alloc(256 * K))).toEqual([]);
+    expect(dataRanges(Buffer.alloc(0))).toEqual([]);
+  });
+});
+
+describe('writeBatch', () => {
+  it('writes files with holes, mode and mtime, and renames them into place', async () => {
+    const data = randomBytes(5000);
+    const hole = Buffer.alloc(1024 * K);
+    const mtimeNs = 1_700_000_000_123_456_000n;
+    const [outcomes] = writeBatch({
+      plaintexts: [data, hole],
+      files: [
+        {
+          temp: Buffer.from(join(dir, '.t1')),
+          dest: Buffer.from(join(dir, 'sparse')),
+          parts: [0, 1, 1, 0],
+          size: 2 * data.length + 2 * hole.length,
+          mode: 0o640,
+          uid: 0,
+          gid: 0,
+          mtimeNs,
+          replaceDirectory: false,
+        },
+        {
+          temp: Buffer.from(join(dir, '.t2')),
+          dest: Buffer.from(join(dir, 'short')),
+          parts: [0],
+          size: 1,
+          mode: 0o600,
+          uid: 0,
+          gid: 0,
+          mtimeNs,
+          replaceDirectory: false,
+        },
+      ],
+      chown: false,
+    });
+    expect(outcomes[0]).toEqual({ ok: true });
+    expect(outcomes[1]).toMatchObject({ ok: false, error: expect.stringMatching(/adds up to/) });
+    const written = await readFile(join(dir, 'sparse'));
+    expect(written.equals(Buffer.concat([data, hole, hole, data]))).toBe(true);
+    const st = await stat(join(dir, 'sparse'), { bigint: true });
+    expect(st.mode & 0o7777n).toBe(0o640n);
+    expect(st.mtimeNs / 1000n).toBe(mtimeNs / 1000n);
+    expect(Number(st.blocks) * 512).toBeLessThan(hole.length);
+    await expect(stat(join(dir, 'short'))).rejects.toThrow();
+    await expect(stat(join(dir, '.t2'))).rejects.toThrow();
+  });
+});
