@@ -1,7 +1,7 @@
 /**
  * Runs a command under GNU time and reports wall time, CPU time and peak RSS.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,18 @@ export interface Measurement {
   wallS: number;
   cpuS: number;
   maxRssMiB: number;
+  /** CPU of a service process the command talks to (Coffer's vault), during the command. */
+  serviceCpuS?: number;
+}
+
+const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** User + system CPU seconds a live process has used so far (Linux /proc). */
+export async function processCpuS(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
 }
 
 /** Runs `argv` (throwing on a non-zero exit unless allowed) and measures it. */

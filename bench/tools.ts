@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { measure, type Measurement } from './measure.js';
+import { measure, processCpuS, type Measurement } from './measure.js';
 
 const COFFER = resolve(import.meta.dirname, '../packages/cli/bin/coffer.js');
 const PASSPHRASE = 'benchmark passphrase, long enough';
@@ -79,20 +79,24 @@ export class CofferTool implements Tool {
     );
   }
 
+  /** Measures an agent command and the vault's CPU while it ran. */
+  private async measureWithVault(args: string[]): Promise<Measurement> {
+    const pid = this.vault!.pid!;
+    const before = await processCpuS(pid);
+    const m = await measure([process.execPath, COFFER, ...args], { env: this.env });
+    return { ...m, serviceCpuS: (await processCpuS(pid)) - before };
+  }
+
   backup(dataset: string): Promise<Measurement> {
-    return measure([process.execPath, COFFER, 'backup', dataset, '--json'], { env: this.env });
+    return this.measureWithVault(['backup', dataset, '--json']);
   }
 
   restore(target: string): Promise<Measurement> {
-    return measure([process.execPath, COFFER, 'restore', 'latest', '--target', target, '--json'], {
-      env: this.env,
-    });
+    return this.measureWithVault(['restore', 'latest', '--target', target, '--json']);
   }
 
   verify(): Promise<Measurement> {
-    return measure([process.execPath, COFFER, 'verify', 'latest', '--read-data', '--json'], {
-      env: this.env,
-    });
+    return this.measureWithVault(['verify', 'latest', '--read-data', '--json']);
   }
 
   storedBytes(): number {
