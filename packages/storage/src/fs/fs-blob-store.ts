@@ -72,15 +72,25 @@ export class FsBlobStore implements BlobStore {
     let size = 0;
     try {
       try {
-        // Network streams arrive in small pieces; one write per piece costs more than the copy.
+        // Network streams arrive in small pieces: they are written a batch at a time with
+        // writev, as a copy into one buffer would double the memory churn of an upload.
         let batch: Uint8Array[] = [];
         let batched = 0;
         const flush = async (): Promise<void> => {
-          const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+          const parts = batch;
           batch = [];
           batched = 0;
-          for (let written = 0; written < bytes.length;) {
-            written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+          let { bytesWritten } = await handle.writev(parts);
+          for (const part of parts) {
+            // A short writev is rare; finish it one part at a time.
+            if (bytesWritten >= part.length) {
+              bytesWritten -= part.length;
+              continue;
+            }
+            for (let done = bytesWritten; done < part.length;) {
+              done += (await handle.write(part, done, part.length - done)).bytesWritten;
+            }
+            bytesWritten = 0;
           }
         };
         for await (const chunk of chunksOf(data)) {
