@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataRanges, writeBatch } from '../src/restore/file-writer.js';
+import { writeBatch } from '../src/restore/file-writer.js';
+import { dataRanges } from '../src/sparse-write.js';
 
 const K = 1024;
 let dir: string;

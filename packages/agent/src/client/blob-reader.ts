@@ -6,7 +6,7 @@
 import type { BlobLocation } from '@coffer/api';
 import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
 import { Limiter } from '../limiter.js';
-import { OpenPool } from './open-pool.js';
+import { OpenPool, type OpenItem } from './open-pool.js';
 import type { VaultClient } from './vault-client.js';
 
 /** Most bytes fetched by one ranged read when coalescing neighbouring blobs. */
@@ -20,6 +20,9 @@ export interface OpenKeys {
   encryptionKey: Buffer;
   idKey: Buffer;
 }
+
+/** An open file and the positions in it where a blob's plaintext goes. */
+export type WriteTarget = NonNullable<OpenItem['writeTo']>;
 
 /** A blob the vault does not have. */
 export class MissingBlobError extends CofferError {
@@ -120,7 +123,8 @@ export class BlobReader {
    * Reads blobs in the given order with coalesced ranged reads, calling `onBlob` in that order.
    * Several reads are in flight and blobs open on worker threads. Every id must have been
    * located. A blob that fails to open is passed as an error; with `keep: false` only its
-   * plaintext length is passed (enough for a verify).
+   * plaintext length is passed (enough for a verify), and with `writeTo` the opening thread
+   * writes it into the given file at the given positions and only its length is passed.
    */
   async readInOrder(
     hexIds: readonly string[],
@@ -131,13 +135,13 @@ export class BlobReader {
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: number | Error) => Promise<void> | void,
-    options: { keep: false },
+    options: { keep: false; writeTo?: (hex: string) => WriteTarget },
   ): Promise<void>;
   async readInOrder(
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: never) => Promise<void> | void,
-    options: { keep: boolean } = { keep: true },
+    options: { keep: boolean; writeTo?: (hex: string) => WriteTarget } = { keep: true },
   ): Promise<void> {
     const locations = hexIds.map((hex) => {
       const loc = this.locations.get(hex);
@@ -154,7 +158,7 @@ export class BlobReader {
       const task = (async () => {
         await this.reads.acquire();
         try {
-          return await this.fetchAndOpen(plan, type, options.keep);
+          return await this.fetchAndOpen(plan, type, options);
         } catch (error) {
           this.reads.release();
           throw error;
@@ -191,10 +195,10 @@ export class BlobReader {
   private async fetchAndOpen(
     plan: ReadPlan,
     type: BlobType,
-    keep: boolean,
+    options: { keep: boolean; writeTo?: (hex: string) => WriteTarget },
   ): Promise<(Buffer | number | Error)[]> {
     const bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
-    const items = [];
+    const items: OpenItem[] = [];
     const results: (Buffer | number | Error)[] = [];
     for (const loc of plan.blobs) {
       if (loc.type !== type) {
@@ -207,15 +211,17 @@ export class BlobReader {
         continue;
       }
       results.push(0);
+      const writeTo = options.writeTo?.(loc.id);
       items.push({
         id: loc.id,
         type,
         offset: loc.offset - plan.offset,
         length: loc.length,
+        ...(writeTo ? { writeTo } : {}),
       });
     }
     this.pool ??= new OpenPool(this.keys);
-    const opened = await this.pool.open(bytes, items, keep);
+    const opened = await this.pool.open(bytes, items, options.keep);
     let k = 0;
     return results.map((r) => (r instanceof Error ? r : opened[k++]!));
   }

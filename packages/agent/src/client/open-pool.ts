@@ -1,10 +1,12 @@
 /**
  * @module client/open-pool
  * Opens blobs on worker threads, one per core, so that decryption, decompression and the id
- * check of a restore or verify use every core. Without a built worker file (running from
+ * check of a restore or verify use every core; a restore can have a thread write a plaintext
+ * straight into the file it belongs to. Without a built worker file (running from
  * TypeScript sources in unit tests) it opens on the calling thread.
  */
 import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
+import { writeSparse } from '../sparse-write.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
 
 /** One blob inside a ranged read. */
@@ -14,6 +16,8 @@ export interface OpenItem {
   type: BlobType;
   offset: number;
   length: number;
+  /** Write the plaintext (its non-zero blocks) to this open file at these positions. */
+  writeTo?: { fd: number; positions: number[] };
 }
 
 export interface OpenKeys {
@@ -28,9 +32,9 @@ export interface OpenRequest {
   keep: boolean;
 }
 
-/** Per item: the plaintext (or its length) or the message of the integrity error. */
+/** Per item: the plaintext (or its length), or why it failed to open or to be written. */
 export interface OpenReply {
-  results: (Uint8Array | number | { error: string })[];
+  results: (Uint8Array | number | { error: string } | { writeError: string })[];
   fatal?: string;
 }
 
@@ -50,6 +54,15 @@ export function openAll(keys: OpenKeys, request: OpenRequest): [OpenReply, Array
           Buffer.from(item.id, 'hex'),
           bytes.subarray(item.offset, item.offset + item.length),
         );
+        if (item.writeTo) {
+          try {
+            for (const position of item.writeTo.positions)
+              writeSparse(item.writeTo.fd, plaintext, position);
+          } catch (error) {
+            return { writeError: (error as Error).message };
+          }
+          return plaintext.length;
+        }
         return request.keep ? plaintext : plaintext.length;
       } catch (error) {
         if (!(error instanceof CofferError)) throw error;
@@ -77,13 +90,14 @@ export class OpenPool {
 
   /**
    * Opens the blobs at `items` of `bytes` (whose memory passes to the pool). Each result is the
-   * plaintext (or, without `keep`, its length) or an IntegrityError naming the blob.
+   * plaintext (or, without `keep` or when written to a file, its length), an IntegrityError
+   * naming the blob, or a RESTORE_WRITE_FAILED error.
    */
   async open(
     bytes: Buffer,
     items: OpenItem[],
     keep: boolean,
-  ): Promise<(Buffer | number | IntegrityError)[]> {
+  ): Promise<(Buffer | number | CofferError)[]> {
     const owned =
       bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? bytes
@@ -96,6 +110,9 @@ export class OpenPool {
       if (typeof result === 'number') return result;
       if (result instanceof Uint8Array)
         return Buffer.from(result.buffer, result.byteOffset, result.byteLength);
+      if ('writeError' in result) {
+        return new CofferError('RESTORE_WRITE_FAILED', `cannot write: ${result.writeError}`);
+      }
       return new IntegrityError(result.error, {
         subject: items[i]!.id,
       });

@@ -16,8 +16,8 @@ import {
   renameSync,
   rmSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
+import { writeSparse } from '../sparse-write.js';
 import type { TaskHandler } from '../worker-tasks.js';
 
 export interface FileToWrite {
@@ -44,33 +44,6 @@ export interface WriteBatch {
 /** Per file: written (maybe with a metadata warning), or the reason it was not. */
 export type WriteOutcome = { ok: true; warning?: string } | { ok: false; error: string };
 
-/** Zero runs at least this long (and so aligned within a part) are left as holes. */
-const HOLE = 64 * 1024;
-const ZEROS = Buffer.alloc(HOLE);
-
-/**
- * The ranges of `bytes` to write, as [start, end) pairs: everything but whole zero blocks,
- * which are left as holes so that sparse files stay sparse and zeros cost no disk writes.
- */
-export function dataRanges(bytes: Uint8Array): [number, number][] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const ranges: [number, number][] = [];
-  for (let at = 0; at < buf.length; at += HOLE) {
-    const end = Math.min(buf.length, at + HOLE);
-    if (end - at === HOLE && buf.compare(ZEROS, 0, HOLE, at, end) === 0) continue;
-    const last = ranges.at(-1);
-    if (last && last[1] === at) last[1] = end;
-    else ranges.push([at, end]);
-  }
-  return ranges;
-}
-
-function writeFully(fd: number, bytes: Uint8Array, position: number): void {
-  for (let done = 0; done < bytes.length;) {
-    done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-  }
-}
-
 function removeQuietly(path: Buffer): void {
   try {
     unlinkSync(path);
@@ -79,11 +52,7 @@ function removeQuietly(path: Buffer): void {
   }
 }
 
-function writeOne(
-  batch: WriteBatch,
-  file: FileToWrite,
-  ranges: [number, number][][],
-): WriteOutcome {
+function writeOne(batch: WriteBatch, file: FileToWrite): WriteOutcome {
   const temp = Buffer.from(file.temp);
   let fd: number;
   try {
@@ -101,10 +70,7 @@ function writeOne(
     let written = 0;
     for (const index of file.parts) {
       const part = batch.plaintexts[index]!;
-      for (const [start, end] of ranges[index]!) {
-        writeFully(fd, part.subarray(start, end), position + start);
-        written = position + end;
-      }
+      written = Math.max(written, writeSparse(fd, part, position));
       position += part.length;
     }
     if (position !== file.size) {
@@ -140,6 +106,5 @@ function writeOne(
 
 /** Writes every file of `batch`; one outcome per file. */
 export const writeBatch: TaskHandler<WriteBatch, WriteOutcome[]> = (batch) => {
-  const ranges = batch.plaintexts.map(dataRanges);
-  return [batch.files.map((file) => writeOne(batch, file, ranges)), []];
+  return [batch.files.map((file) => writeOne(batch, file)), []];
 };

@@ -36,7 +36,7 @@ import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
-import { dataRanges, writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
+import { writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
 
 export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
 
@@ -472,48 +472,52 @@ export class Restore {
   }
 
   private async writeContent(entry: TreeEntry, handle: FileHandle, path: Buffer): Promise<void> {
-    const content = entry.content ?? [];
-    // Runs of one id (a sparse region cut into identical zero chunks) are fetched once.
-    const runs: { hex: string; length: number; count: number }[] = [];
-    for (const ref of content) {
-      const hex = idHex(ref.id);
-      const last = runs.at(-1);
-      if (last?.hex === hex) last.count++;
-      else runs.push({ hex, length: ref.length, count: 1 });
-    }
-    const missing = await this.options.reader.locate(runs.map((r) => r.hex));
-    if (missing.length > 0) {
-      throw new CofferError(
-        'RESTORE_DAMAGED',
-        `${show(path)}: ${missing.length} blob(s) are missing from the vault`,
-      );
-    }
+    // Each blob is fetched once and written by the thread that opens it, at every place it
+    // occurs (a sparse region cut into identical zero chunks is one blob).
+    const positions = new Map<string, number[]>();
+    const lengths = new Map<string, number>();
     let position = 0;
-    await this.options.reader.readInOrder(
-      runs.map((r) => r.hex),
-      BlobType.data,
-      async (hex, plaintext) => {
-        if (plaintext instanceof Error) {
-          throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${plaintext.message}`);
-        }
-        const run = runs.find((r) => r.hex === hex && r.count > 0)!;
-        const ranges = dataRanges(plaintext);
-        for (let i = 0; i < run.count; i++) {
-          for (const [start, end] of ranges) {
-            await handle.write(plaintext, start, end - start, position + start);
-          }
-          position += plaintext.length;
-          this.progress.bytesDone += plaintext.length;
-        }
-        run.count = 0;
-      },
-    );
+    for (const ref of entry.content ?? []) {
+      const hex = idHex(ref.id);
+      lengths.set(hex, ref.length);
+      const at = positions.get(hex);
+      if (at) at.push(position);
+      else positions.set(hex, [position]);
+      position += ref.length;
+    }
     if (position !== entry.size) {
       throw new CofferError(
         'RESTORE_DAMAGED',
         `${show(path)}: content adds up to ${position} bytes, not ${entry.size}`,
       );
     }
+    const missing = await this.options.reader.locate([...positions.keys()]);
+    if (missing.length > 0) {
+      throw new CofferError(
+        'RESTORE_DAMAGED',
+        `${show(path)}: ${missing.length} blob(s) are missing from the vault`,
+      );
+    }
+    await this.options.reader.readInOrder(
+      [...positions.keys()],
+      BlobType.data,
+      (hex, opened) => {
+        if (opened instanceof CofferError && opened.code === 'RESTORE_WRITE_FAILED') {
+          throw new CofferError(opened.code, `${show(path)}: ${opened.message}`);
+        }
+        if (opened instanceof Error) {
+          throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${opened.message}`);
+        }
+        if (opened !== lengths.get(hex)) {
+          throw new CofferError(
+            'RESTORE_DAMAGED',
+            `${show(path)}: blob ${hex} holds ${opened} bytes, the directory says ${lengths.get(hex)}`,
+          );
+        }
+        this.progress.bytesDone += opened * positions.get(hex)!.length;
+      },
+      { keep: false, writeTo: (hex) => ({ fd: handle.fd, positions: positions.get(hex)! }) },
+    );
     await handle.truncate(entry.size);
   }
 

@@ -251,5 +251,13 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
     ]);
     expect(safe.code, safe.stderr).toBe(0);
     expect(await readFile(join(target, dir, 'safe.txt'), 'utf8')).toBe('safe and sound\n');
+
+    // A full restore writes what it can, names the damaged file and leaves no half file.
+    const all = join(work.path, 'after-damage-all');
+    const whole = await machine.run(['restore', pointId, '--target', all]);
+    expect(whole.code, whole.stderr).not.toBe(0);
+    expect(whole.stderr).toContain('victim.bin');
+    expect(await readFile(join(all, dir, 'safe.txt'), 'utf8')).toBe('safe and sound\n');
+    expect(await readdir(join(all, dir))).toEqual(['safe.txt']);
   });
 });
