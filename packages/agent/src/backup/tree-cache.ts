@@ -5,7 +5,8 @@
  * the vault does not.
  */
 import { BlobType, decodeTree, openBlob, type TreeEntry } from '@coffer/core';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobReader, OpenKeys } from '../client/blob-reader.js';
 
@@ -35,7 +36,8 @@ export class TreeCache {
   async load(id: Buffer): Promise<TreeEntry[]> {
     const hex = id.toString('hex');
     try {
-      const sealed = await readFile(this.path(hex));
+      // A plain read: a small local file costs less than a round trip through the thread pool.
+      const sealed = readFileSync(this.path(hex));
       return decodeTree(openBlob(this.keys, BlobType.tree, id, sealed));
     } catch {
       // Missing or damaged in the cache: read it from the vault.
