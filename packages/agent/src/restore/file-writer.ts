@@ -11,12 +11,12 @@ import {
   fchmodSync,
   fchownSync,
   ftruncateSync,
-  futimesSync,
   openSync,
   renameSync,
   rmSync,
   unlinkSync,
 } from 'node:fs';
+import { setTimesOfOpenFile } from '@coffer/fs-times';
 import { writeSparse } from '../sparse-write.js';
 import type { TaskHandler } from '../worker-tasks.js';
 
@@ -80,10 +80,7 @@ function writeOne(batch: WriteBatch, file: FileToWrite): WriteOutcome {
     try {
       if (batch.chown) fchownSync(fd, file.uid, file.gid);
       fchmodSync(fd, file.mode);
-      // Node takes seconds as a double: exact to about 0.2 µs for current dates.
-      const seconds =
-        Number(file.mtimeNs / 1_000_000_000n) + Number(file.mtimeNs % 1_000_000_000n) / 1e9;
-      futimesSync(fd, seconds, seconds);
+      setTimesOfOpenFile(fd, file.mtimeNs);
     } catch (error) {
       warning = `cannot set metadata: ${(error as Error).message}`;
     }

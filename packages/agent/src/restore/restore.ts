@@ -22,18 +22,17 @@ import {
   lchown,
   link,
   lstat,
-  lutimes,
   mkdir,
   open,
   rename,
   rm,
   symlink,
   unlink,
-  utimes,
   type FileHandle,
 } from 'node:fs/promises';
 import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
+import { setTimes } from '@coffer/fs-times';
 import { Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
 import { writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
@@ -560,11 +559,7 @@ export class Restore {
     try {
       if (isRoot) await lchown(path, entry.uid, entry.gid);
       if (entry.type !== EntryType.symlink) await chmod(path, entry.mode);
-      // Node takes seconds as a double: exact to about 0.2 µs for current dates.
-      const seconds =
-        Number(entry.mtimeNs / 1_000_000_000n) + Number(entry.mtimeNs % 1_000_000_000n) / 1e9;
-      if (entry.type === EntryType.symlink) await lutimes(path, seconds, seconds);
-      else await utimes(path, seconds, seconds);
+      setTimes(path, entry.mtimeNs, entry.type === EntryType.symlink);
     } catch (error) {
       this.warn(path, `cannot set metadata: ${(error as Error).message}`);
     }
