@@ -44,6 +44,8 @@ export class WorkerTasks<Req, Rep> {
     { index: number; resolve(reply: Rep): void; reject(error: Error): void }
   >();
   private seq = 0;
+  private failure: Error | undefined;
+  private closing = false;
 
   constructor(
     url: URL,
@@ -55,14 +57,21 @@ export class WorkerTasks<Req, Rep> {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { workerData });
       worker.on('message', (reply: Envelope<Rep>) => this.settle(reply));
-      worker.on('error', (error) => {
-        for (const p of this.pending.values()) p.reject(error);
-        this.pending.clear();
+      worker.on('error', (error) => this.fail(error));
+      worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`a worker thread stopped (exit code ${code})`));
       });
       worker.unref();
       this.workers.push(worker);
       this.load.push(0);
     }
+  }
+
+  /** Fails what is pending and everything after: a thread is gone. */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
   }
 
   private settle({ seq, body }: Envelope<Rep>): void {
@@ -76,6 +85,7 @@ export class WorkerTasks<Req, Rep> {
   /** Runs `request`, passing the `transfer` memory to the thread. */
   run(request: Req, transfer: ArrayBuffer[] = []): Promise<Rep> {
     if (this.workers.length === 0) return Promise.resolve(this.inline(request)[0]);
+    if (this.failure) return Promise.reject(this.failure);
     let index = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[index]!) index = i;
     // A thread with work keeps the process alive; an idle one must not.
@@ -89,6 +99,7 @@ export class WorkerTasks<Req, Rep> {
 
   /** Stops the threads. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

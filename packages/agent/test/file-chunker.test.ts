@@ -7,6 +7,7 @@ import {
   openBlob,
   type ChunkerParams,
 } from '@coffer/core';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -100,6 +101,14 @@ describe('FileChunker', () => {
     expect(got.lengths.reduce((a, b) => a + b, 0)).toBe(content.length);
     expect(got.ids).toEqual(reference(small, content).map((c) => blobId(keys.idKey, c)));
     expect(got.changed).toBe(true);
+  });
+
+  it('does not hang on a FIFO that took the place of a file', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const chunker = new FileChunker({ ...keys, chunker: small });
+    const result = chunker.scan({ job: 8, path: Buffer.from(fifo), size: 10, mtimeNs: 0n });
+    expect(result).toMatchObject({ job: 8, code: 'ENOTREG' });
   });
 
   it('reports a file it cannot open as a failure with its errno code', () => {

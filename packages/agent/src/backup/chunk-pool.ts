@@ -77,6 +77,8 @@ export class ChunkPool {
   private readonly mailboxes = new Map<number, Mailbox>();
   private readonly slots: Limiter;
   private seq = 0;
+  private failure: Error | undefined;
+  private closing = false;
 
   constructor(keys: MasterKeys, size = Math.max(1, availableParallelism())) {
     const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
@@ -86,6 +88,10 @@ export class ChunkPool {
         const worker = new Worker(url, { workerData: data });
         worker.on('message', (reply: ChunkReply) => this.deliver(reply));
         worker.on('error', (error) => this.failAll(error));
+        worker.on('exit', (code) => {
+          if (!this.closing)
+            this.failAll(new Error(`a chunking thread stopped (exit code ${code})`));
+        });
         this.workers.push(worker);
         this.threads.push({ send: (request) => worker.postMessage(request), active: 0 });
       }
@@ -109,6 +115,8 @@ export class ChunkPool {
   }
 
   private failAll(error: Error): void {
+    // Later files must fail too rather than wait for a thread that is gone.
+    this.failure ??= error;
     for (const mailbox of this.mailboxes.values()) mailbox.fail(error);
   }
 
@@ -123,6 +131,7 @@ export class ChunkPool {
       const thread = this.threads.reduce((a, b) => (b.active < a.active ? b : a));
       const job = this.seq++;
       const mailbox = new Mailbox();
+      if (this.failure) mailbox.fail(this.failure);
       this.mailboxes.set(job, mailbox);
       thread.active++;
       let open = true;
@@ -177,6 +186,7 @@ export class ChunkPool {
 
   /** Stops the threads. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

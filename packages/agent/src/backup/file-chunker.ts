@@ -132,14 +132,21 @@ export class FileChunker {
   }
 
   private open(path: Uint8Array): number {
-    const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+    // O_NONBLOCK: if a FIFO took the file's place since it was listed, opening must not hang.
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+    let fd: number;
     try {
-      return openSync(Buffer.from(path), flags | O_NOATIME);
+      fd = openSync(Buffer.from(path), flags | O_NOATIME);
     } catch (error) {
       // O_NOATIME is only allowed on files the caller owns.
       if (O_NOATIME === 0 || (error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-      return openSync(Buffer.from(path), flags);
+      fd = openSync(Buffer.from(path), flags);
     }
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw Object.assign(new Error('it is no longer a regular file'), { code: 'ENOTREG' });
+    }
+    return fd;
   }
 
   /** Reads and chunks the next segment of `file`. */
