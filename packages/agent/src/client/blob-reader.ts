@@ -10,11 +10,11 @@ import { OpenPool, type OpenItem } from './open-pool.js';
 import type { VaultClient } from './vault-client.js';
 
 /** Most bytes fetched by one ranged read when coalescing neighbouring blobs. */
-const MAX_COALESCED = 16 * 1024 * 1024;
+const MAX_COALESCED = 8 * 1024 * 1024;
 /** Largest gap between two wanted blobs that is still read through rather than split. */
 const MAX_GAP = 256 * 1024;
 /** Ranged reads in flight (each up to MAX_COALESCED) per reader. */
-const READS_IN_FLIGHT = 4;
+const READS_IN_FLIGHT = 8;
 
 export interface OpenKeys {
   encryptionKey: Buffer;
