@@ -4,6 +4,11 @@
  * stderr (a live line on a terminal, a quiet line every few seconds otherwise).
  */
 
+/** `n` and a noun, plural unless n is 1: count(3, 'file') is "3 files". */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
 /** Human-readable bytes (IEC units). */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

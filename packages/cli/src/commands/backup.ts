@@ -9,6 +9,7 @@ import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
 import {
   ProgressReporter,
+  count,
   formatBytes,
   formatDuration,
   printJson,
@@ -76,7 +77,9 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
       printLines(
         `Files: ${stats.files} (${stats.newFiles} new, ${stats.changedFiles} changed, ${stats.unchangedFiles} unchanged), directories: ${stats.directories}`,
         `Data: ${formatBytes(stats.bytes)} looked at, ${formatBytes(stats.addedBytes)} new, ${formatBytes(stats.storedBytes)} stored in ${formatDuration((Date.now() - started) / 1000)}`,
-        ...(stats.warnings > 0 ? [`Finished with ${stats.warnings} warning(s) (see above).`] : []),
+        ...(stats.warnings > 0
+          ? [`Finished with ${count(stats.warnings, 'warning')} (see above).`]
+          : []),
         `Recovery point ${result.point.id}`,
       );
     }

@@ -6,7 +6,14 @@ import { BlobReader, Restore, resolvePoint, type ConflictMode } from '@coffer/ag
 import { CofferError } from '@coffer/core';
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
-import { ProgressReporter, formatBytes, printJson, printLines, printWarning } from '../output.js';
+import {
+  ProgressReporter,
+  count,
+  formatBytes,
+  printJson,
+  printLines,
+  printWarning,
+} from '../output.js';
 
 export interface RestoreCommandOptions extends AgentOptions {
   item?: string;
@@ -63,7 +70,7 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
     if (options.json) printJson({ point: point.id, target: options.target, stats, warnings });
     else
       printLines(
-        `Restored ${stats.files} file(s), ${stats.directories} directorie(s), ${stats.otherEntries} other(s), ${formatBytes(stats.bytes)} from ${point.id.slice(0, 12)} to ${options.target}` +
+        `Restored ${count(stats.files, 'file')}, ${count(stats.directories, 'directory', 'directories')}, ${count(stats.otherEntries, 'other entry', 'other entries')}, ${formatBytes(stats.bytes)} from ${point.id.slice(0, 12)} to ${options.target}` +
           (stats.skipped > 0 ? ` (${stats.skipped} existing left as they were)` : ''),
       );
     return stats.warnings > 0 ? EXIT_WARNINGS : 0;

@@ -6,7 +6,7 @@
 import { BlobReader, Verifier, resolvePoint } from '@coffer/agent';
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_FAILURE } from '../exit.js';
-import { ProgressReporter, formatBytes, printJson, printLines } from '../output.js';
+import { ProgressReporter, count, formatBytes, printJson, printLines } from '../output.js';
 
 export interface VerifyOptions extends AgentOptions {
   item?: string;
@@ -44,11 +44,11 @@ export async function verify(
         ...result.damage.map(
           (d) => `damaged: point ${d.point.slice(0, 12)} ${d.path || '(point)'}: ${d.message}`,
         ),
-        `Checked ${result.points} point(s), ${result.trees} directories, ${result.files} files` +
+        `Checked ${count(result.points, 'point')}, ${count(result.trees, 'directory', 'directories')}, ${count(result.files, 'file')}` +
           (options.readData ? `, read ${formatBytes(result.bytesRead)}` : '') +
           (result.damage.length === 0
             ? ': no damage found.'
-            : `: ${result.damage.length} problem(s).`),
+            : `: ${count(result.damage.length, 'problem')}.`),
       );
     }
     return result.damage.length > 0 ? EXIT_FAILURE : 0;
