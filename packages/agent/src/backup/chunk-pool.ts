@@ -17,6 +17,7 @@ import { FileChunker, type FileFailure } from './file-chunker.js';
 
 /** Files each thread works on at once: one being read while the walker decides on another. */
 const FILES_PER_THREAD = 2;
+const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 const ID_LENGTH = 32;
 
 export interface FileHandlers {
@@ -80,12 +81,21 @@ export class ChunkPool {
   private failure: Error | undefined;
   private closing = false;
 
-  constructor(keys: MasterKeys, size = Math.max(1, availableParallelism())) {
+  constructor(
+    private readonly keys: MasterKeys,
+    private readonly size = Math.max(1, availableParallelism()),
+  ) {
+    this.slots = new Limiter((existsSync(fileURLToPath(WORKER_URL)) ? size : 1) * FILES_PER_THREAD);
+  }
+
+  /** Starts the threads on first use: a backup with no changed file needs none. */
+  private start(): void {
+    if (this.threads.length > 0) return;
+    const { keys } = this;
     const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
-    const url = new URL('./chunk-worker.js', import.meta.url);
-    if (existsSync(fileURLToPath(url))) {
-      for (let i = 0; i < size; i++) {
-        const worker = new Worker(url, { workerData: data });
+    if (existsSync(fileURLToPath(WORKER_URL))) {
+      for (let i = 0; i < this.size; i++) {
+        const worker = new Worker(WORKER_URL, { workerData: data });
         worker.on('message', (reply: ChunkReply) => this.deliver(reply));
         worker.on('error', (error) => this.failAll(error));
         worker.on('exit', (code) => {
@@ -107,7 +117,6 @@ export class ChunkPool {
         active: 0,
       });
     }
-    this.slots = new Limiter(this.threads.length * FILES_PER_THREAD);
   }
 
   private deliver(reply: ChunkReply): void {
@@ -128,6 +137,7 @@ export class ChunkPool {
     handlers: FileHandlers,
   ): Promise<ChunkedFile | FileFailure> {
     return this.slots.run(async () => {
+      this.start();
       const thread = this.threads.reduce((a, b) => (b.active < a.active ? b : a));
       const job = this.seq++;
       const mailbox = new Mailbox();
