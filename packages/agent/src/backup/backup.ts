@@ -509,7 +509,7 @@ class WalkRun {
         if (wanted.length > 0) await this.uploader.ready();
         return wanted;
       },
-      sealed: async (id, _length, sealed) => {
+      sealed: async (id, sealed) => {
         await this.uploader.add(id, BlobType.data, sealed);
         state.progress.storedBytes = this.uploader.stats.storedBytes;
       },

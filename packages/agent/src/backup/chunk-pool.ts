@@ -24,7 +24,7 @@ export interface FileHandlers {
   /** Called per segment with its chunks; returns the indexes of the chunks to seal. */
   segment(ids: Buffer[], lengths: number[], bytesRead: number): Promise<number[]>;
   /** Receives one sealed chunk asked for by `segment`. */
-  sealed(id: Buffer, length: number, sealed: Buffer): Promise<void>;
+  sealed(id: Buffer, sealed: Buffer): Promise<void>;
 }
 
 export interface ChunkedFile {
@@ -81,11 +81,14 @@ export class ChunkPool {
   private failure: Error | undefined;
   private closing = false;
 
+  /** No built worker file (running from TypeScript sources): chunk on this thread. */
+  private readonly inline = !existsSync(fileURLToPath(WORKER_URL));
+
   constructor(
     private readonly keys: MasterKeys,
     private readonly size = Math.max(1, availableParallelism()),
   ) {
-    this.slots = new Limiter((existsSync(fileURLToPath(WORKER_URL)) ? size : 1) * FILES_PER_THREAD);
+    this.slots = new Limiter((this.inline ? 1 : size) * FILES_PER_THREAD);
   }
 
   /** Starts the threads on first use: a backup with no changed file needs none. */
@@ -93,7 +96,7 @@ export class ChunkPool {
     if (this.threads.length > 0) return;
     const { keys } = this;
     const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
-    if (existsSync(fileURLToPath(WORKER_URL))) {
+    if (!this.inline) {
       for (let i = 0; i < this.size; i++) {
         const worker = new Worker(WORKER_URL, { workerData: data });
         worker.on('message', (reply: ChunkReply) => this.deliver(reply));
@@ -177,7 +180,6 @@ export class ChunkPool {
             const index = wanted[k]!;
             await handlers.sealed(
               ids[index]!,
-              reply.lengths[index]!,
               Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             );
           }

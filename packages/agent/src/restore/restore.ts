@@ -264,8 +264,8 @@ export class Restore {
     }));
     for (const entry of entries) {
       const path = join(dir, entry.name);
-      const content = entry.content ?? [];
-      const plaintexts = content.map((c) => prefetched.get(idHex(c.id)));
+      const hexes = (entry.content ?? []).map((c) => idHex(c.id));
+      const plaintexts = hexes.map((hex) => prefetched.get(hex));
       const unusable = plaintexts.find((p) => !(p instanceof Buffer));
       if (plaintexts.length > 0 && unusable !== undefined) {
         const why =
@@ -276,8 +276,7 @@ export class Restore {
       const target = await this.destination(path);
       if (!target) continue;
       const job = batches[0]!.bytes <= batches[1]!.bytes ? batches[0]! : batches[1]!;
-      const parts = content.map((c, i) => {
-        const hex = idHex(c.id);
+      const parts = hexes.map((hex, i) => {
         let at = job.index.get(hex);
         if (at === undefined) {
           at = job.batch.plaintexts.push(plaintexts[i] as Buffer) - 1;
