@@ -31,6 +31,8 @@ export async function measure(
 ): Promise<Measurement> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-bench-time-'));
   const out = join(dir, 'time');
+  // Dirty pages left by an earlier step or tool would be written back on this step's time.
+  execFileSync('sync');
   try {
     const started = process.hrtime.bigint();
     const code = await new Promise<number>((resolve, reject) => {

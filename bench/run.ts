@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   const lines: string[] = [
     `# Coffer vs restic vs borg — ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    `Dataset: ${size}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s), medians; ${cpus().length} cores; Node ${process.version}; ${execFileSync('restic', ['version']).toString().trim().split(' ').slice(0, 2).join(' ')}; ${execFileSync('borg', ['--version']).toString().trim()}.`,
+    `Dataset: ${size}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s), medians, each step after \`sync\`; ${cpus().length} cores; Node ${process.version}; ${execFileSync('restic', ['version']).toString().trim().split(' ').slice(0, 2).join(' ')}; ${execFileSync('borg', ['--version']).toString().trim()}.`,
     '',
     `| step | ${names.map((n) => `${n} wall s | ${n} cpu s | ${n} rss MiB`).join(' | ')} | coffer/restic wall | coffer/borg zstd,3 wall |`,
     `| --- | ${names.map(() => '---: | ---: | ---:').join(' | ')} | ---: | ---: |`,
