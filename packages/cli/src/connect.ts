@@ -74,21 +74,28 @@ export async function agentConnection(options: AgentOptions): Promise<AgentConne
   return { loaded, client, sourceAgentId: options.agent ?? loaded.state.agentId };
 }
 
+/** Opens the source agent's keyring: asks for its passphrase and stretches it (scrypt). */
+export async function unlockKeys(
+  connection: AgentConnection,
+  options: AgentOptions,
+): Promise<MasterKeys> {
+  const { loaded, client, sourceAgentId } = connection;
+  const own = sourceAgentId === loaded.state.agentId;
+  const keyring = own ? loaded.keyring : (await client.keyring(sourceAgentId)).keyring;
+  const passphrase = await readPassphrase({
+    file: options.passphraseFile,
+    label: own ? 'Passphrase' : `Passphrase of agent ${sourceAgentId}`,
+  });
+  return openKeyring(keyring, passphrase);
+}
+
 /** Connects, then opens the source agent's keyring with the passphrase. */
 export async function agentSession(options: AgentOptions): Promise<AgentSession> {
   const connection = await agentConnection(options);
-  const { loaded, client, sourceAgentId } = connection;
   try {
-    const own = sourceAgentId === loaded.state.agentId;
-    const keyring = own ? loaded.keyring : (await client.keyring(sourceAgentId)).keyring;
-    const passphrase = await readPassphrase({
-      file: options.passphraseFile,
-      label: own ? 'Passphrase' : `Passphrase of agent ${sourceAgentId}`,
-    });
-    const keys = await openKeyring(keyring, passphrase);
-    return { ...connection, keys };
+    return { ...connection, keys: await unlockKeys(connection, options) };
   } catch (error) {
-    await client.close();
+    await connection.client.close();
     throw error;
   }
 }

@@ -52,7 +52,8 @@ export interface BackupProgress {
 export interface BackupOptions {
   client: VaultClient;
   agentId: string;
-  keys: MasterKeys;
+  /** The keyring's keys; while a promise, the backup already does the work that needs none. */
+  keys: MasterKeys | Promise<MasterKeys>;
   /** This keyring's cache directory (known ids, sealed trees). */
   cacheDir: string;
   paths: readonly string[];
@@ -138,36 +139,41 @@ export class Backup {
     const sources = await buildSourceTree(options.paths);
     if (options.estimate) void this.scan(sources);
     const known = await KnownIds.load(join(options.cacheDir, 'known-ids'));
-    // A stale cache must never let a point refer to data the vault lost.
-    await known.remove(await options.client.missing(known.all()));
+    // A stale cache must never let a point refer to data the vault lost. The check needs no
+    // keys, so it runs while they are derived; its failure is reported once they are.
+    const checked = options.client.missing(known.all()).then((gone) => known.remove(gone));
+    checked.catch(() => undefined);
+    const keys = await options.keys;
+    await checked;
     try {
-      return await this.attempt(sources, known, true);
+      return await this.attempt(keys, sources, known, true);
     } catch (error) {
       if (!(error instanceof VaultError) || error.code !== 'CLOSURE_INCOMPLETE') throw error;
       // The vault lacks something this agent believed stored: start over, reading everything.
       await known.remove(known.all());
       this.stats = emptyStats();
       this.warnings.length = 0;
-      return await this.attempt(sources, known, false);
+      return await this.attempt(keys, sources, known, false);
     } finally {
       this.walked = true;
     }
   }
 
   private async attempt(
+    keys: MasterKeys,
     sources: SourceNode,
     known: KnownIds,
     useParent: boolean,
   ): Promise<BackupResult> {
     const { options } = this;
     const startTime = new Date();
-    const reader = new BlobReader(options.client, options.agentId, options.keys);
-    const trees = new TreeCache(join(options.cacheDir, 'trees'), options.keys, reader);
+    const reader = new BlobReader(options.client, options.agentId, keys);
+    const trees = new TreeCache(join(options.cacheDir, 'trees'), keys, reader);
     const parent = useParent ? await this.parentPoint(reader) : undefined;
     const parentRoot = parent ? await trees.load(parent.tree) : undefined;
     const uploader = new PackUploader(options.client, known);
-    const pool = new ChunkPool(options.keys, options.threads);
-    const run = new WalkRun(this, options.keys, uploader, pool, trees);
+    const pool = new ChunkPool(keys, options.threads);
+    const run = new WalkRun(this, keys, uploader, pool, trees);
     try {
       const rootEntries = sources.isSource
         ? await run.directoryEntries(sources.path, parentRoot)
@@ -190,8 +196,8 @@ export class Backup {
         stats: this.stats,
         program: options.program,
       });
-      const manifestId = blobId(options.keys.idKey, manifestBytes);
-      const sealed = sealBlob(options.keys, BlobType.manifest, manifestId, manifestBytes);
+      const manifestId = blobId(keys.idKey, manifestBytes);
+      const sealed = sealBlob(keys, BlobType.manifest, manifestId, manifestBytes);
       await uploader.add(manifestId, BlobType.manifest, sealed, [rootId]);
       await uploader.flush();
       this.stats.storedBytes = uploader.stats.storedBytes;

@@ -5,7 +5,7 @@
 import { Backup } from '@coffer/agent';
 import { userInfo, hostname } from 'node:os';
 import { join } from 'node:path';
-import { agentSession, type AgentOptions } from '../connect.js';
+import { agentConnection, unlockKeys, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
 import {
   ProgressReporter,
@@ -26,14 +26,17 @@ export interface BackupCommandOptions extends AgentOptions {
 
 /** Runs a backup. */
 export async function backup(paths: string[], options: BackupCommandOptions): Promise<number> {
-  const session = await agentSession({ ...options, agent: undefined });
+  const session = await agentConnection({ ...options, agent: undefined });
   const started = Date.now();
   try {
+    // Not awaited here: the backup does what needs no keys while scrypt runs.
+    const keys = unlockKeys(session, options);
+    keys.catch(() => undefined);
     const run = new Backup({
       client: session.client,
       agentId: session.loaded.state.agentId,
-      keys: session.keys,
-      cacheDir: join(session.loaded.dir, 'cache', session.keys.keyringId),
+      keys,
+      cacheDir: join(session.loaded.dir, 'cache', session.loaded.state.keyringId),
       paths,
       item: options.item,
       excludes: options.exclude,
