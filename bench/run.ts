@@ -79,7 +79,10 @@ async function main(): Promise<void> {
     names.map((n) => [n, new Map(STEPS.map((s) => [s, []]))]),
   );
   for (let r = 1; r <= runs; r++) {
-    for (const name of names) {
+    // Each run starts with the next tool, so none always runs right after the same other one
+    // (whose deleted files and written-back pages the file system is still digesting).
+    const order = names.map((_, i) => names[(i + r - 1) % names.length]!);
+    for (const name of order) {
       const tool = factories[name]!();
       const dir = join(work, `run-${r}-${name.replace(/\W/g, '')}`);
       await mkdir(dir, { recursive: true });
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
   const lines: string[] = [
     `# Coffer vs restic vs borg — ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    `Dataset: ${size}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s), medians, each step after \`sync\`; ${cpus().length} cores; Node ${process.version}; ${execFileSync('restic', ['version']).toString().trim().split(' ').slice(0, 2).join(' ')}; ${execFileSync('borg', ['--version']).toString().trim()}.`,
+    `Dataset: ${size}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s) with the tool order rotated, medians, each step after \`sync\`; ${cpus().length} cores; Node ${process.version}; ${execFileSync('restic', ['version']).toString().trim().split(' ').slice(0, 2).join(' ')}; ${execFileSync('borg', ['--version']).toString().trim()}.`,
     '',
     `| step | ${names.map((n) => `${n} wall s | ${n} cpu s | ${n} rss MiB`).join(' | ')} | coffer/restic wall | coffer/borg zstd,3 wall |`,
     `| --- | ${names.map(() => '---: | ---: | ---:').join(' | ')} | ---: | ---: |`,
