@@ -213,7 +213,7 @@ export class Backup {
       });
       return { point, stats: { ...this.stats }, warnings: [...this.warnings] };
     } finally {
-      await pool.close();
+      await Promise.all([pool.close(), trees.flush()]);
     }
   }
 
