@@ -203,6 +203,18 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
     await expect(stat(target)).rejects.toThrow();
   });
 
+  it('refuses a backup with a wrong passphrase and commits no point', async () => {
+    const result = await machine.run(['backup', source, '--item', 'wrong-pass'], {
+      COFFER_PASSPHRASE: 'this is not the passphrase',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/wrong passphrase/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    const listed = await machine.run(['points', '--item', 'wrong-pass', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(json<{ points: unknown[] }>(listed).points).toEqual([]);
+  });
+
   it('names the damaged point and file when a stored pack is corrupted; other files still restore', async () => {
     const dir = join(work.path, 'damage');
     await mkdir(dir);
