@@ -9,21 +9,14 @@ import {
 } from '@coffer/core';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileChunker, type Scanned } from '../src/backup/file-chunker.js';
+import { useTempDir } from './temp-dir.js';
 
 const keys = { encryptionKey: randomBytes(32), idKey: randomBytes(32) };
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'coffer-file-chunker-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('coffer-file-chunker-');
 
 /** The reference: core's stream chunker over the whole content. */
 function reference(params: ChunkerParams, content: Buffer): Buffer[] {
@@ -37,7 +30,7 @@ async function chunkFile(
   content: Buffer,
   listedSize = content.length,
 ): Promise<{ ids: Buffer[]; lengths: number[]; sealed: Map<string, Buffer>; changed: boolean }> {
-  const path = join(dir, `f-${randomBytes(4).toString('hex')}`);
+  const path = join(dir(), `f-${randomBytes(4).toString('hex')}`);
   await writeFile(path, content);
   const { mtimeNs } = await stat(path, { bigint: true });
   const chunker = new FileChunker({ ...keys, chunker: params });
@@ -104,7 +97,7 @@ describe('FileChunker', () => {
   });
 
   it('does not hang on a FIFO that took the place of a file', async () => {
-    const fifo = join(dir, 'fifo');
+    const fifo = join(dir(), 'fifo');
     execFileSync('mkfifo', [fifo]);
     const chunker = new FileChunker({ ...keys, chunker: small });
     const result = chunker.scan({ job: 8, path: Buffer.from(fifo), size: 10, mtimeNs: 0n });
@@ -115,7 +108,7 @@ describe('FileChunker', () => {
     const chunker = new FileChunker({ ...keys, chunker: small });
     const result = chunker.scan({
       job: 7,
-      path: Buffer.from(join(dir, 'absent')),
+      path: Buffer.from(join(dir(), 'absent')),
       size: 10,
       mtimeNs: 0n,
     });

@@ -1,20 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeBatch } from '../src/restore/file-writer.js';
 import { dataRanges } from '../src/sparse-write.js';
+import { useTempDir } from './temp-dir.js';
 
 const K = 1024;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'coffer-file-writer-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('coffer-file-writer-');
 
 describe('dataRanges', () => {
   it('skips whole zero blocks and merges the rest', () => {
@@ -43,8 +36,8 @@ describe('writeBatch', () => {
       plaintexts: [data, hole],
       files: [
         {
-          temp: Buffer.from(join(dir, '.t1')),
-          dest: Buffer.from(join(dir, 'sparse')),
+          temp: Buffer.from(join(dir(), '.t1')),
+          dest: Buffer.from(join(dir(), 'sparse')),
           parts: [0, 1, 1, 0],
           size: 2 * data.length + 2 * hole.length,
           mode: 0o640,
@@ -54,8 +47,8 @@ describe('writeBatch', () => {
           replaceDirectory: false,
         },
         {
-          temp: Buffer.from(join(dir, '.t2')),
-          dest: Buffer.from(join(dir, 'short')),
+          temp: Buffer.from(join(dir(), '.t2')),
+          dest: Buffer.from(join(dir(), 'short')),
           parts: [0],
           size: 1,
           mode: 0o600,
@@ -69,13 +62,13 @@ describe('writeBatch', () => {
     });
     expect(outcomes[0]).toEqual({ ok: true });
     expect(outcomes[1]).toMatchObject({ ok: false, error: expect.stringMatching(/adds up to/) });
-    const written = await readFile(join(dir, 'sparse'));
+    const written = await readFile(join(dir(), 'sparse'));
     expect(written.equals(Buffer.concat([data, hole, hole, data]))).toBe(true);
-    const st = await stat(join(dir, 'sparse'), { bigint: true });
+    const st = await stat(join(dir(), 'sparse'), { bigint: true });
     expect(st.mode & 0o7777n).toBe(0o640n);
     expect(st.mtimeNs / 1000n).toBe(mtimeNs / 1000n);
     expect(Number(st.blocks) * 512).toBeLessThan(hole.length);
-    await expect(stat(join(dir, 'short'))).rejects.toThrow();
-    await expect(stat(join(dir, '.t2'))).rejects.toThrow();
+    await expect(stat(join(dir(), 'short'))).rejects.toThrow();
+    await expect(stat(join(dir(), '.t2'))).rejects.toThrow();
   });
 });

@@ -1,20 +1,12 @@
 import { BlobType, EntryType, blobId, encodeTree, sealBlob, type TreeEntry } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TreeCache } from '../src/backup/tree-cache.js';
+import { useTempDir } from './temp-dir.js';
 
 const keys = { encryptionKey: randomBytes(32), idKey: randomBytes(32) };
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'coffer-tree-cache-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('coffer-tree-cache-');
 
 function tree(n: number): { id: Buffer; entries: TreeEntry[]; sealed: Buffer } {
   const entries: TreeEntry[] = [
@@ -40,17 +32,17 @@ function tree(n: number): { id: Buffer; entries: TreeEntry[]; sealed: Buffer } {
 
 describe('TreeCache', () => {
   it('keeps every tree put, once flushed, even with more writes than run at once', async () => {
-    const cache = new TreeCache(join(dir, 'trees'), keys, undefined);
+    const cache = new TreeCache(join(dir(), 'trees'), keys, undefined);
     const trees = Array.from({ length: 150 }, (_, n) => tree(n));
     for (const t of trees) await cache.put(t.id.toString('hex'), t.sealed);
     await cache.flush();
     // A fresh cache with no vault to fall back on: every tree must come from disk.
-    const reopened = new TreeCache(join(dir, 'trees'), keys, undefined);
+    const reopened = new TreeCache(join(dir(), 'trees'), keys, undefined);
     for (const t of trees) expect(await reopened.load(t.id)).toEqual(t.entries);
   });
 
   it('ignores a damaged cache file rather than trusting it', async () => {
-    const cache = new TreeCache(join(dir, 'damaged'), keys, undefined);
+    const cache = new TreeCache(join(dir(), 'damaged'), keys, undefined);
     const t = tree(7);
     const bad = Buffer.from(t.sealed);
     bad[bad.length - 1]! ^= 1;
