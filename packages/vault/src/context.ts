@@ -4,7 +4,7 @@
  */
 import type { BlobStore } from '@coffer/storage';
 import type { Kysely } from 'kysely';
-import type { Dialect } from './db/migrations.js';
+import type { Dialect } from './db/migrations/context.js';
 import type { Database } from './db/schema.js';
 
 export interface VaultContext {
