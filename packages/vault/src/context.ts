@@ -6,6 +6,7 @@ import type { BlobStore } from '@coffer/storage';
 import type { Kysely } from 'kysely';
 import type { Dialect } from './db/migrations/context.js';
 import type { Database } from './db/schema.js';
+import type { LifecycleRunner } from './lifecycle/runner.js';
 
 export interface VaultContext {
   db: Kysely<Database>;
@@ -15,8 +16,13 @@ export interface VaultContext {
   publicUrl: string;
   /** The TLS certificate's SHA-256 fingerprint, hex. */
   fingerprint: string;
-  /** Clock, replaceable in tests of expiry. */
+  /**
+   * The one clock of everything the vault records and decides (commit times, schedules,
+   * expiry); tests replace it. Never call Date.now() for those.
+   */
   now(): number;
+  /** Background tasks; routes `wake` one after queueing work for it. */
+  lifecycle: LifecycleRunner;
 }
 
 declare module 'fastify' {

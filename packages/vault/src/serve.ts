@@ -11,6 +11,8 @@ import { openMetadataDb, type MetadataDb } from './db/connect.js';
 import { hashSecret, newEntityId, newSecret } from './secrets.js';
 import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
+import { LifecycleRunner } from './lifecycle/runner.js';
+import { startTasks } from './lifecycle/tasks.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -68,6 +70,10 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
   const adminTokenPath = join(dataDir, 'admin.token');
   const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // Tasks start only after the server exists, so its logger is there when they log.
+  const lifecycle = new LifecycleRunner({
+    error: (object, message) => app.log.error(object, message),
+  });
   const app = await buildServer({
     context: {
       db: meta.db,
@@ -76,11 +82,13 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
       publicUrl: options.publicUrl ?? `https://${hostForUrl}:${options.port}`,
       fingerprint: tls.fingerprint,
       now: () => Date.now(),
+      lifecycle,
     },
     tls,
     logger: { level: options.logLevel ?? 'warn' },
   });
   await app.listen({ host: options.host, port: options.port });
+  startTasks(app);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `https://${hostForUrl}:${port}`;
@@ -92,6 +100,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     newAdminToken,
     adminTokenPath,
     async close() {
+      await lifecycle.stop();
       await app.close();
       await meta.close();
     },

@@ -15,6 +15,7 @@ import { MemoryBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
+import { LifecycleRunner } from '../src/lifecycle/runner.js';
 import { buildServer } from '../src/server.js';
 import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
 
@@ -35,6 +36,7 @@ async function makeVault(): Promise<{
       publicUrl: 'https://127.0.0.1:1',
       fingerprint: 'ab'.repeat(32),
       now: () => clock.now,
+      lifecycle: new LifecycleRunner({ error: () => undefined }),
     },
   });
   const admin = newSecret('cft_admin');

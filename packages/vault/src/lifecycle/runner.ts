@@ -1,0 +1,71 @@
+/**
+ * @module lifecycle/runner
+ * Runs the vault's background tasks (schedules, deliveries, expiry, GC…) on timers. A task is
+ * run again only after its previous run ended, and `wake` runs it early (e.g. right after a
+ * request queued work for it). Tasks must be safe on several vault instances sharing one
+ * database: they claim rows with compare-and-set updates, so any instance may run them.
+ */
+
+export interface TaskLog {
+  error(object: { err: unknown; task: string }, message: string): void;
+}
+
+interface Task {
+  intervalMs: number;
+  run: () => Promise<void>;
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  again: boolean;
+}
+
+/** The background tasks of one vault process. */
+export class LifecycleRunner {
+  private readonly tasks = new Map<string, Task>();
+  private stopped = false;
+
+  constructor(private readonly log: TaskLog) {}
+
+  /** Runs `run` every `intervalMs` (first run after `intervalMs`, or at `wake`). */
+  every(name: string, intervalMs: number, run: () => Promise<void>): void {
+    if (this.tasks.has(name)) throw new Error(`lifecycle task ${name} exists already`);
+    const task: Task = { intervalMs, run, timer: undefined, running: undefined, again: false };
+    this.tasks.set(name, task);
+    this.schedule(name, task, intervalMs);
+  }
+
+  /** Runs task `name` as soon as it is not running (once more, if it is). No-op if unknown. */
+  wake(name: string): void {
+    const task = this.tasks.get(name);
+    if (!task || this.stopped) return;
+    if (task.running) {
+      task.again = true;
+      return;
+    }
+    this.schedule(name, task, 0);
+  }
+
+  private schedule(name: string, task: Task, delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(task.timer);
+    task.timer = setTimeout(() => this.start(name, task), delayMs);
+    task.timer.unref();
+  }
+
+  private start(name: string, task: Task): void {
+    task.again = false;
+    task.running = task
+      .run()
+      .catch((err: unknown) => this.log.error({ err, task: name }, 'lifecycle task failed'))
+      .finally(() => {
+        task.running = undefined;
+        this.schedule(name, task, task.again ? 0 : task.intervalMs);
+      });
+  }
+
+  /** Stops every timer and waits for the runs in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const task of this.tasks.values()) clearTimeout(task.timer);
+    await Promise.all([...this.tasks.values()].map((t) => t.running));
+  }
+}
