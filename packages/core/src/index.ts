@@ -1,7 +1,8 @@
 /**
  * @module @coffer/core
  * Coffer's format (docs/format.md): keyrings, the chunker, the blob codec, packs, trees and
- * recovery point manifests. Pure functions over bytes; no I/O.
+ * recovery point manifests; and policies: schedules and retention (docs/retention.md).
+ * Pure functions; no I/O.
  */
 export * from './errors.js';
 export * from './ids.js';
@@ -71,3 +72,46 @@ export {
   type FinishedPack,
   type PackEntry,
 } from './pack/pack.js';
+export {
+  MAX_SCHEDULE_TIMES,
+  MONTHS,
+  RETENTION_DEFAULTS,
+  RETENTION_LIMITS,
+  WEEKDAYS,
+  WEEKS_OF_MONTH,
+  isMonth,
+  isWeekday,
+  secondOfDay,
+  validateDayOfMonth,
+  validatePolicy,
+  validateRetention,
+  validateSchedule,
+  type DayOfMonth,
+  type Month,
+  type PolicySpec,
+  type Retention,
+  type Schedule,
+  type WeekOfMonth,
+  type Weekday,
+} from './policy/policy.js';
+export { PolicyError } from './policy/policy-error.js';
+export {
+  formatDayOfMonth,
+  parseCount,
+  parseDayOfMonth,
+  parseMonth,
+  parseTimeZone,
+  parseTimes,
+  parseWeekday,
+  parseWeekdays,
+} from './policy/parse.js';
+export { isTimeZone } from './policy/zone.js';
+export { nextSlot, slotsBetween } from './policy/schedule.js';
+export {
+  KEEP_REASONS,
+  selectRetention,
+  type KeepReason,
+  type RetentionCandidate,
+  type RetentionDecision,
+} from './retention/select.js';
+export { MAX_PREVIEW_DAYS, previewRetention, type RetentionPreview } from './retention/preview.js';
