@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   CLOSURE_INCOMPLETE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED: 400,
+  POLICY_INVALID: 400,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,6 +4,7 @@ import {
   PolicyError,
   previewRetention,
   selectRetention,
+  slotsBetween,
   type KeepReason,
   type Retention,
   type RetentionCandidate,
@@ -528,6 +529,34 @@ describe('previewRetention', () => {
     ).toEqual([...expected.keep.keys()].reverse());
     expect(preview.points.map((p) => p.reasons)).toEqual([...expected.keep.values()].reverse());
     expect(preview.points[0]!.reasons).toContain('newest');
+  });
+
+  it('over several years, keeps what one selection over every slot keeps', () => {
+    const longer = {
+      schedule: { times: ['03:00', '23:30'], days: [], timeZone: 'Australia/Sydney' },
+      retention: {
+        ...CANONICAL,
+        keepLast: 5,
+        monthly: { months: 30, on: { day: 'last' as const } },
+      },
+    };
+    const now = t('2024-02-10T12:00Z');
+    const preview = previewRetention(longer, now, 1200);
+    const end = DateTime.fromMillis(now, { zone: 'Australia/Sydney' })
+      .plus({ days: 1200 })
+      .toMillis();
+    const slots = slotsBetween(longer.schedule, now, end);
+    expect(slots).toHaveLength(2400);
+    const once = selectRetention(
+      longer.retention,
+      'Australia/Sydney',
+      slots.map((time) => ({ id: String(time), time, outcome: 'succeeded' as const })),
+      end,
+    );
+    expect(preview.points.map((p) => [p.time, p.reasons])).toEqual(
+      [...once.keep].map(([id, reasons]) => [Number(id), reasons]).reverse(),
+    );
+    expect(preview.total).toBe(once.keep.size);
   });
 
   it('follows the schedule: weekdays and several times a day', () => {

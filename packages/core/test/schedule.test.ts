@@ -9,6 +9,8 @@ import {
   type Schedule,
   type Weekday,
 } from '../src/index.js';
+import { isoDate } from '../src/policy/civil.js';
+import { ZoneClock } from '../src/policy/zone.js';
 
 const t = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -236,86 +238,85 @@ describe('the clock', () => {
 });
 
 describe('properties over zones, times and weekdays', () => {
-  const ZONES = [
-    'Europe/Paris',
-    'America/Sao_Paulo',
-    'Australia/Sydney',
-    'Australia/Lord_Howe', // a 30-minute DST shift
-    'America/New_York',
-    'Asia/Kolkata',
-    'Pacific/Chatham',
-    'UTC',
-  ];
-  const arbSchedule = fc
-    .record({
-      timeZone: fc.constantFrom(...ZONES),
-      seconds: fc.uniqueArray(fc.integer({ min: 0, max: 86_399 }), { minLength: 1, maxLength: 6 }),
-      days: fc.subarray(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as Weekday[]),
-    })
-    .map(({ timeZone, seconds, days }) => ({
-      timeZone,
-      days,
-      times: [...seconds]
-        .sort((a, b) => a - b)
-        .map(
-          (s) =>
-            `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`,
+  /** Zones of both hemispheres, 30- and 45-minute offsets, with some of their DST changes. */
+  const ZONES: Record<string, string[]> = {
+    'Europe/Paris': ['2020-03-29T01:00Z', '2025-10-26T01:00Z'],
+    'America/Sao_Paulo': ['2018-11-04T03:00Z', '2019-02-17T02:00Z'],
+    'Australia/Sydney': ['2025-04-05T16:00Z', '2025-10-04T16:00Z'],
+    'Australia/Lord_Howe': ['2025-04-05T15:00Z', '2025-10-04T15:30Z'], // a 30-minute DST shift
+    'America/New_York': ['2025-03-09T07:00Z', '2025-11-02T06:00Z'],
+    'Pacific/Chatham': ['2025-04-05T14:00Z', '2025-09-27T14:00Z'],
+    'Asia/Kolkata': [],
+    UTC: [],
+  };
+  const arbTime = fc
+    .oneof(fc.integer({ min: 0, max: 86_399 }), fc.integer({ min: 0, max: 4 * 3600 - 1 }))
+    .map(
+      (s) =>
+        `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`,
+    );
+  /** A schedule and an instant, often within days of one of its zone's DST changes. */
+  const arbCase = fc.constantFrom(...Object.keys(ZONES)).chain((timeZone) =>
+    fc.record({
+      schedule: fc.record({
+        timeZone: fc.constant(timeZone),
+        times: fc.uniqueArray(arbTime, { minLength: 1, maxLength: 6 }).map((times) => times.sort()),
+        days: fc.subarray([...WEEKDAYS]),
+      }),
+      from: fc.oneof(
+        fc.integer({ min: t('2016-01-01T00:00Z'), max: t('2026-01-01T00:00Z') }),
+        ...ZONES[timeZone]!.map((change) =>
+          fc.integer({ min: t(change) - 10 * DAY, max: t(change) + DAY }),
         ),
-    }));
-  // 2016–2026, which holds DST changes of every zone above (Sao Paulo's until 2019).
-  const arbInstant = fc.integer({ min: t('2016-01-01T00:00Z'), max: t('2026-01-01T00:00Z') });
+      ),
+    }),
+  );
 
   it('nextSlot and slotsBetween agree, and every slot is a chosen time on a chosen local weekday', () => {
     fc.assert(
-      fc.property(
-        arbSchedule,
-        arbInstant,
-        fc.integer({ min: 1, max: 20 * DAY }),
-        (s, from, span) => {
-          const listed = slotsBetween(s, from, from + span);
-          const chained: number[] = [];
-          for (let at = nextSlot(s, from); at <= from + span; at = nextSlot(s, at))
-            chained.push(at);
-          expect(listed).toEqual(chained);
-          const next = nextSlot(s, from);
-          expect(next).toBeGreaterThan(from);
-          expect(slotsBetween(s, from, next)).toEqual([next]);
-          for (const slot of listed) {
-            const local = DateTime.fromMillis(slot, { zone: s.timeZone });
-            if (s.days.length > 0) expect(s.days).toContain(WEEKDAYS[local.weekday - 1]);
-            // Outside a DST gap the slot shows its time; in a gap it was moved forward by less than 2 h.
-            const shown = local.toFormat('HH:mm:ss');
-            if (!s.times.includes(shown) && !s.times.includes(shown.slice(0, 5))) {
-              const wall = local.toFormat('yyyy-MM-dd');
-              const sameDay = s.times.map((time) =>
-                DateTime.fromISO(`${wall}T${time}`, { zone: 'UTC' }),
-              );
-              const moved = sameDay.some((w) => {
-                const shift = DateTime.fromISO(`${wall}T${shown}`, { zone: 'UTC' })
-                  .diff(w)
-                  .as('minutes');
-                return shift > 0 && shift <= 120;
-              });
-              expect(moved, `${iso(slot)} shows ${shown} in ${s.timeZone}`).toBe(true);
-            }
-            // A wall time that occurs twice runs at its first occurrence: DST shifts are 30 or 60
-            // minutes, and that much earlier the clock showed another time.
-            for (const back of [HOUR / 2, HOUR]) {
-              const earlier = DateTime.fromMillis(slot - back, { zone: s.timeZone });
-              expect(earlier.toFormat('yyyy-MM-dd HH:mm:ss')).not.toBe(
-                local.toFormat('yyyy-MM-dd HH:mm:ss'),
-              );
-            }
+      fc.property(arbCase, fc.integer({ min: 1, max: 10 * DAY }), ({ schedule: s, from }, span) => {
+        const listed = slotsBetween(s, from, from + span);
+        const chained: number[] = [];
+        for (let at = nextSlot(s, from); at <= from + span; at = nextSlot(s, at)) chained.push(at);
+        expect(listed).toEqual(chained);
+        const next = nextSlot(s, from);
+        expect(next).toBeGreaterThan(from);
+        expect(slotsBetween(s, from, next)).toEqual([next]);
+        for (const slot of listed) {
+          const local = DateTime.fromMillis(slot, { zone: s.timeZone });
+          if (s.days.length > 0) expect(s.days).toContain(WEEKDAYS[local.weekday - 1]);
+          // Outside a DST gap the slot shows its time; in a gap it was moved forward by less than 2 h.
+          const shown = local.toFormat('HH:mm:ss');
+          if (!s.times.includes(shown) && !s.times.includes(shown.slice(0, 5))) {
+            const wall = local.toFormat('yyyy-MM-dd');
+            const sameDay = s.times.map((time) =>
+              DateTime.fromISO(`${wall}T${time}`, { zone: 'UTC' }),
+            );
+            const moved = sameDay.some((w) => {
+              const shift = DateTime.fromISO(`${wall}T${shown}`, { zone: 'UTC' })
+                .diff(w)
+                .as('minutes');
+              return shift > 0 && shift <= 120;
+            });
+            expect(moved, `${iso(slot)} shows ${shown} in ${s.timeZone}`).toBe(true);
           }
-        },
-      ),
-      { numRuns: 300 },
+          // A wall time that occurs twice runs at its first occurrence: DST shifts are 30 or 60
+          // minutes, and that much earlier the clock showed another time.
+          for (const back of [HOUR / 2, HOUR]) {
+            const earlier = DateTime.fromMillis(slot - back, { zone: s.timeZone });
+            expect(earlier.toFormat('yyyy-MM-dd HH:mm:ss')).not.toBe(
+              local.toFormat('yyyy-MM-dd HH:mm:ss'),
+            );
+          }
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 
   it('runs each chosen time once per chosen local date', () => {
     fc.assert(
-      fc.property(arbSchedule, arbInstant, (s, from) => {
+      fc.property(arbCase, ({ schedule: s, from }) => {
         const slots = slotsBetween(s, from, from + 15 * DAY);
         const byDate = new Map<string, number>();
         for (const slot of slots) {
@@ -329,6 +330,63 @@ describe('properties over zones, times and weekdays', () => {
           expect(byDate.get(date)!).toBeGreaterThanOrEqual(s.times.length - 1);
         }
       }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('the zone clock under slots and retention', () => {
+  it('gives the local date luxon gives, every 5 minutes for two days around DST changes', () => {
+    const changes: [string, string][] = [
+      ['Europe/Paris', '2025-03-30T01:00Z'],
+      ['Europe/Paris', '2025-10-26T01:00Z'],
+      ['Australia/Sydney', '2025-04-05T16:00Z'],
+      ['Australia/Sydney', '2025-10-04T16:00Z'],
+      ['America/Sao_Paulo', '2018-11-04T03:00Z'],
+      ['America/Sao_Paulo', '2019-02-17T02:00Z'],
+      ['Australia/Lord_Howe', '2025-10-04T15:30Z'],
+      ['Asia/Tehran', '2021-09-21T19:30Z'],
+      ['America/St_Johns', '2025-03-09T05:30Z'],
+    ];
+    for (const [zone, change] of changes) {
+      const clock = new ZoneClock(zone);
+      for (let at = t(change) - DAY; at <= t(change) + DAY; at += 5 * 60_000) {
+        const date = DateTime.fromMillis(at, { zone }).toISODate();
+        expect(isoDate(clock.localDay(at)), `${iso(at)} in ${zone}`).toBe(date);
+      }
+    }
+  });
+
+  it('gives the local date luxon gives, for instants minutes to years apart', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          'Europe/Paris',
+          'America/Sao_Paulo',
+          'Australia/Lord_Howe',
+          'Asia/Tehran',
+          'UTC',
+        ),
+        fc.integer({ min: t('2000-01-01T00:00Z'), max: t('2030-01-01T00:00Z') }),
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: -2 * HOUR, max: 2 * HOUR }),
+            fc.integer({ min: -400 * DAY, max: 400 * DAY }),
+          ),
+          {
+            maxLength: 200,
+          },
+        ),
+        (zone, start, steps) => {
+          const clock = new ZoneClock(zone);
+          let at = start;
+          for (const step of [0, ...steps]) {
+            at += step;
+            const date = DateTime.fromMillis(at, { zone }).toISODate();
+            expect(isoDate(clock.localDay(at)), `${iso(at)} in ${zone}`).toBe(date);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

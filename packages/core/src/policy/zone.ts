@@ -18,6 +18,14 @@ export function isTimeZone(name: unknown): name is string {
 }
 
 /**
+ * Offsets sampled at UTC midnight of day numbers, per zone, shared by every clock of the process:
+ * a memo of the tz data (which does not change while a process runs), so the vault's daily expiry
+ * of many items reads each day's offset once. Cleared when it grows past a bound.
+ */
+const SAMPLES = new Map<string, Map<number, number>>();
+const MAX_SAMPLES_PER_ZONE = 200_000;
+
+/**
  * One time zone's clock. Its answers assume that no zone changes its offset twice within three
  * days, which holds for the zones of the tz database since 1970 (Morocco's Ramadan changes, the
  * closest pair, are about a month apart).
@@ -25,12 +33,7 @@ export function isTimeZone(name: unknown): name is string {
 export class ZoneClock {
   readonly name: string;
   private readonly zone: IANAZone;
-  /** Offsets sampled at UTC midnight of day numbers, shared by the slots of nearby days. */
-  private readonly probes = new Map<number, number>();
-  /** An interval over which the offset is known to be `known` (see offsetNear). */
-  private from = Number.NaN;
-  private to = Number.NaN;
-  private known = 0;
+  private readonly samples: Map<number, number>;
 
   constructor(timeZone: string, field = 'timeZone') {
     if (!isTimeZone(timeZone)) {
@@ -41,6 +44,9 @@ export class ZoneClock {
     }
     this.name = timeZone;
     this.zone = IANAZone.create(timeZone);
+    let samples = SAMPLES.get(timeZone);
+    if (samples === undefined) SAMPLES.set(timeZone, (samples = new Map()));
+    this.samples = samples;
   }
 
   /** The zone's offset from UTC in minutes at instant `ms`. */
@@ -48,12 +54,13 @@ export class ZoneClock {
     return this.zone.offset(ms);
   }
 
-  /**
-   * The local day number of instant `ms`. Cheapest when called with non-decreasing instants: the
-   * offset is then read about once per day spanned instead of once per call.
-   */
+  /** The local day number of instant `ms`. */
   localDay(ms: number): number {
-    return Math.floor((ms + this.offsetNear(ms) * MS_PER_MINUTE) / MS_PER_DAY);
+    const utcDay = Math.floor(ms / MS_PER_DAY);
+    const before = this.sample(utcDay);
+    // The same offset at both ends of the UTC day: no change within it.
+    const offset = before === this.sample(utcDay + 1) ? before : this.offset(ms);
+    return Math.floor((ms + offset * MS_PER_MINUTE) / MS_PER_DAY);
   }
 
   /**
@@ -64,8 +71,9 @@ export class ZoneClock {
    */
   instantOf(dayNo: number, secondOfDay: number): number {
     const wall = dayNo * MS_PER_DAY + secondOfDay * 1000;
-    const before = this.probe(dayNo - 1);
-    const after = this.probe(dayNo + 2);
+    // Offsets are within ±14 h, so the instant lies between these two samples.
+    const before = this.sample(dayNo - 1);
+    const after = this.sample(dayNo + 2);
     if (before === after) return wall - before * MS_PER_MINUTE;
     const early = wall - before * MS_PER_MINUTE;
     const late = wall - after * MS_PER_MINUTE;
@@ -77,29 +85,13 @@ export class ZoneClock {
     return wall - Math.min(before, after) * MS_PER_MINUTE;
   }
 
-  private probe(dayNo: number): number {
-    let offset = this.probes.get(dayNo);
+  private sample(dayNo: number): number {
+    let offset = this.samples.get(dayNo);
     if (offset === undefined) {
       offset = this.offset(dayNo * MS_PER_DAY);
-      this.probes.set(dayNo, offset);
+      if (this.samples.size >= MAX_SAMPLES_PER_ZONE) this.samples.clear();
+      this.samples.set(dayNo, offset);
     }
     return offset;
-  }
-
-  /** The offset at `ms`, extending a known interval a day at a time for ascending calls. */
-  private offsetNear(ms: number): number {
-    if (ms >= this.from && ms <= this.to) return this.known;
-    if (ms > this.to && ms - this.to <= MS_PER_DAY) {
-      const next = this.to + MS_PER_DAY;
-      // Same offset a day apart: no change in between (changes are days apart).
-      if (this.offset(next) === this.known) {
-        this.to = next;
-        return this.known;
-      }
-    }
-    this.known = this.offset(ms);
-    this.from = ms;
-    this.to = ms;
-    return this.known;
   }
 }

@@ -7,10 +7,11 @@ import { DateTime } from 'luxon';
 import { PolicyError } from '../policy/policy-error.js';
 import { validatePolicy, type PolicySpec } from '../policy/policy.js';
 import { slotsBetween } from '../policy/schedule.js';
-import { selectRetention, type KeepReason } from './select.js';
+import { selectRetention, type KeepReason, type RetentionCandidate } from './select.js';
 
 /** The longest preview: a hundred years, enough to see a 99-year yearly rule at work. */
 export const MAX_PREVIEW_DAYS = 36_525;
+const CHUNK_MS = 366 * 86_400_000;
 
 export interface RetentionPreview {
   /** The kept points, newest first, with their reasons. */
@@ -33,17 +34,23 @@ export function previewRetention(policy: PolicySpec, now: number, days: number):
       `${JSON.stringify(days)} is out of range; allowed 1 to ${MAX_PREVIEW_DAYS}`,
     );
   }
-  const { timeZone } = policy.schedule;
-  const end = DateTime.fromMillis(now, { zone: timeZone }).plus({ days }).toMillis();
-  const slots = slotsBetween(policy.schedule, now, end);
-  const candidates = slots.map((time, i) => ({
-    id: String(i),
-    time,
-    outcome: 'succeeded' as const,
-  }));
-  const { keep } = selectRetention(policy.retention, timeZone, candidates, end);
-  const points = [...keep]
-    .map(([id, reasons]) => ({ time: slots[Number(id)]!, reasons }))
-    .reverse();
+  const { schedule, retention } = policy;
+  const end = DateTime.fromMillis(now, { zone: schedule.timeZone }).plus({ days }).toMillis();
+  // Expire once per simulated year, as the vault expires as time passes: with commit times
+  // ascending that keeps what one expiry at the end keeps, in memory bounded by a year of slots.
+  let stored: RetentionCandidate[] = [];
+  let count = 0;
+  for (let from = now; from < end;) {
+    const to = Math.min(end, from + CHUNK_MS);
+    for (const time of slotsBetween(schedule, from, to)) {
+      stored.push({ id: String(count++), time, outcome: 'succeeded' });
+    }
+    const { keep } = selectRetention(retention, schedule.timeZone, stored, to);
+    stored = stored.filter((p) => keep.has(p.id));
+    from = to;
+  }
+  const { keep } = selectRetention(retention, schedule.timeZone, stored, end);
+  const times = new Map(stored.map((p) => [p.id, p.time]));
+  const points = [...keep].map(([id, reasons]) => ({ time: times.get(id)!, reasons })).reverse();
   return { points, total: points.length };
 }

@@ -70,41 +70,23 @@ export function selectRetention(
     for (const i of good.slice(-retention.keepLast)) reasons[i]! |= BIT.last;
   }
   const today = clock.localDay(now);
-  const { daily, weekly, monthly, yearly } = retention;
-  const currentWeek = weekly && weekPeriod(today, weekly.weekday);
-  const currentMonth = monthly && monthPeriod(today, monthly.on);
-  const currentYear = yearly && yearPeriod(today, yearly.month, yearly.on);
-  // Each period holds the first successful point in it; periods are marked as they are filled.
-  const weeks = new Set<number>();
-  const months = new Set<number>();
-  const years = new Set<number>();
+  const { daily } = retention;
+  const tiers = periodTiers(retention, today);
+  let lastDay = Number.NaN;
   for (const i of good) {
     const { time } = sorted[i]!;
     const day = clock.localDay(time);
     let bits = time > now ? BIT.future : 0;
     if (daily && day <= today && today - day < daily.days) bits |= BIT.daily;
-    if (weekly && currentWeek !== undefined) {
-      const week = weekPeriod(day, weekly.weekday);
-      if (!weeks.has(week)) {
-        weeks.add(week);
-        const age = Math.round((currentWeek - week) / 7);
-        if (age >= 0 && age < weekly.weeks) bits |= BIT.weekly;
-      }
-    }
-    if (monthly && currentMonth !== undefined) {
-      const month = monthPeriod(day, monthly.on);
-      if (!months.has(month)) {
-        months.add(month);
-        const age = currentMonth - month;
-        if (age >= 0 && age < monthly.months) bits |= BIT.monthly;
-      }
-    }
-    if (yearly && currentYear !== undefined) {
-      const year = yearPeriod(day, yearly.month, yearly.on);
-      if (!years.has(year)) {
-        years.add(year);
-        const age = currentYear - year;
-        if (age >= 0 && age < yearly.years) bits |= BIT.yearly;
+    // Points of one local day share their periods, filled by the first of them already.
+    if (day !== lastDay) {
+      lastDay = day;
+      for (const tier of tiers) {
+        const period = tier.periodOf(day);
+        if (tier.filled.has(period)) continue;
+        tier.filled.add(period);
+        const age = tier.current - period;
+        if (age >= 0 && age < tier.count) bits |= tier.bit;
       }
     }
     reasons[i]! |= bits;
@@ -122,6 +104,29 @@ export function selectRetention(
       );
   }
   return { keep, expire };
+}
+
+/** A rule that keeps the first successful point of each of its last `count` periods. */
+interface Tier {
+  bit: number;
+  count: number;
+  /** A day's period as a number that grows by one from each period to the next. */
+  periodOf: (dayNo: number) => number;
+  /** The period of today. */
+  current: number;
+  /** Periods whose first successful point has been seen. */
+  filled: Set<number>;
+}
+
+function periodTiers(retention: Retention, today: number): Tier[] {
+  const tiers: Tier[] = [];
+  const add = (bit: number, count: number, periodOf: (dayNo: number) => number) =>
+    tiers.push({ bit, count, periodOf, current: periodOf(today), filled: new Set() });
+  const { weekly, monthly, yearly } = retention;
+  if (weekly) add(BIT.weekly, weekly.weeks, (d) => Math.floor(weekPeriod(d, weekly.weekday) / 7));
+  if (monthly) add(BIT.monthly, monthly.months, (d) => monthPeriod(d, monthly.on));
+  if (yearly) add(BIT.yearly, yearly.years, (d) => yearPeriod(d, yearly.month, yearly.on));
+  return tiers;
 }
 
 /** The points ordered by commit time, then id (so ties decide the same way every time). */
