@@ -13,4 +13,10 @@ export const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\x
 /** Most ids one batched request may carry. */
 export const MAX_BATCH_IDS = 10_000;
 export const IdBatch = Type.Array(HexId, { maxItems: MAX_BATCH_IDS });
+/**
+ * Largest JSON bodies the vault reads, in bytes: most routes take a few names, a batch of
+ * {@link MAX_BATCH_IDS} ids is about 670 KB, a registration carries a keyring of at most 64 KiB
+ * (escaped in a JSON string) and a signature.
+ */
+export const BODY_LIMITS = { json: 64 * 1024, idBatch: 1024 * 1024, register: 160 * 1024 } as const;
 export const Timestamp = Type.String({ format: 'date-time' });

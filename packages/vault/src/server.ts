@@ -2,9 +2,11 @@
  * @module server
  * Builds the vault's Fastify application from its parts.
  */
+import { BODY_LIMITS } from '@coffer/api';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { VaultContext } from './context.js';
 import { installAuth } from './plugins/auth.js';
+import { installBodyRules } from './plugins/body.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { backupRoutes } from './routes/backup.js';
 import { restoreRoutes } from './routes/restore.js';
@@ -21,14 +23,17 @@ export interface ServerOptions {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
-    // JSON bodies are small (batches of ids); packs stream and carry their own limit.
-    bodyLimit: 4 * 1024 * 1024,
+    // JSON bodies are small; routes that take more (id batches, registration) say so, and
+    // packs stream and carry their own limit.
+    bodyLimit: BODY_LIMITS.json,
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }) as unknown as FastifyInstance;
   app.decorate('vault', options.context);
   installErrorHandler(app);
+  // Authentication first: an unauthenticated request is refused before its body is looked at.
   installAuth(app);
+  installBodyRules(app);
   tenancyRoutes(app);
   backupRoutes(app);
   restoreRoutes(app);

@@ -124,6 +124,12 @@ export class VaultProcess {
     this.adminToken = (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim();
   }
 
+  /** The vault process's id (to read its memory from /proc). */
+  get pid(): number {
+    if (this.child?.pid === undefined) throw new Error('the vault is not running');
+    return this.child.pid;
+  }
+
   /** Environment for admin commands against this vault. */
   env(token: string): Record<string, string> {
     return { COFFER_URL: this.url, COFFER_TOKEN: token, COFFER_DATA: this.dataDir };

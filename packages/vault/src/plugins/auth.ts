@@ -18,25 +18,43 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /** The route takes requests without a token (registration); every other route needs one. */
+    public?: boolean;
+  }
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{10,200})$/;
 
-/** Adds the `onRequest` hook that resolves `request.principal`. */
+/**
+ * Refuses an unauthenticated request. `onRequest` runs before Fastify reads the body, so the
+ * body is never parsed or kept: Node discards what the client still sends.
+ */
+function refuse(message: string): never {
+  throw new HttpError('UNAUTHENTICATED', message);
+}
+
+/**
+ * Adds the `onRequest` hook that resolves `request.principal`. Every route but the public ones
+ * (route `config: { public: true }`) answers 401 here, before any body is read.
+ */
 export function installAuth(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
-    if (header === undefined) return;
+    if (header === undefined) {
+      if (request.routeOptions.config.public === true) return;
+      refuse('this route needs a token (Authorization: Bearer …)');
+    }
     const match = BEARER.exec(header);
-    if (!match) throw new HttpError('UNAUTHENTICATED', 'malformed Authorization header');
+    if (!match) refuse('malformed Authorization header');
     const { db } = app.vault;
     const token = await db
       .selectFrom('tokens')
       .selectAll()
       .where('hash', '=', hashSecret(match[1]!))
       .executeTakeFirst();
-    if (!token) throw new HttpError('UNAUTHENTICATED', 'unknown or revoked token');
+    if (!token) refuse('unknown or revoked token');
     if (token.kind === 'admin') request.principal = { kind: 'admin', tokenId: token.id };
     else if (token.kind === 'user')
       request.principal = {
@@ -51,7 +69,7 @@ export function installAuth(app: FastifyInstance): void {
         .selectAll()
         .where('id', '=', token.agent_id!)
         .executeTakeFirst();
-      if (!agent) throw new HttpError('UNAUTHENTICATED', 'this agent no longer exists');
+      if (!agent) refuse('this agent no longer exists');
       request.principal = { kind: 'agent', tokenId: token.id, tenantId: agent.tenant_id, agent };
     }
   });

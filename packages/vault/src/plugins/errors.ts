@@ -33,7 +33,12 @@ export function installErrorHandler(app: FastifyInstance): void {
       body = { error: { code: 'BAD_REQUEST', message: error.message } };
     } else if ('statusCode' in error && error.statusCode && error.statusCode < 500) {
       status = error.statusCode;
-      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+      const code =
+        status === 413
+          ? 'PAYLOAD_TOO_LARGE'
+          : status === 415
+            ? 'UNSUPPORTED_MEDIA_TYPE'
+            : 'BAD_REQUEST';
       body = { error: { code, message: error.message } };
     } else {
       request.log.error({ err: error }, 'request failed');

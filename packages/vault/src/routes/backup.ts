@@ -4,6 +4,7 @@
  * the commit that makes a recovery point visible only once its closure is stored.
  */
 import {
+  BODY_LIMITS,
   CommitPointRequest,
   ExistsRequest,
   ExistsResponse,
@@ -29,14 +30,12 @@ const INSERT_BATCH = 400;
 export function backupRoutes(app: FastifyInstance): void {
   const { db } = app.vault;
 
-  // Pack bodies stream straight to the blob store; Fastify must not buffer them.
-  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
-    done(null, payload);
-  });
-
   app.post(
     ROUTES.blobsExist,
-    { schema: { body: ExistsRequest, response: { 200: ExistsResponse } } },
+    {
+      bodyLimit: BODY_LIMITS.idBatch,
+      schema: { body: ExistsRequest, response: { 200: ExistsResponse } },
+    },
     async (request) => {
       const agent = requireAgent(request);
       const { ids } = request.body as { ids: string[] };
@@ -57,6 +56,8 @@ export function backupRoutes(app: FastifyInstance): void {
   app.put(
     ROUTES.packUpload,
     {
+      // Pack bodies stream straight to the blob store; Fastify must not buffer them.
+      config: { stream: true },
       bodyLimit: MAX_PACK_UPLOAD,
       schema: { params: Type.Object({ pack: HexId }), response: { 200: PackUploadResponse } },
     },

@@ -3,7 +3,15 @@
  * The read half: where blobs are, and ranged reads of packs, for an agent's own data or data
  * it was granted.
  */
-import { EntityId, HexId, LocateRequest, LocateResponse, PackList, ROUTES } from '@coffer/api';
+import {
+  BODY_LIMITS,
+  EntityId,
+  HexId,
+  LocateRequest,
+  LocateResponse,
+  PackList,
+  ROUTES,
+} from '@coffer/api';
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
@@ -23,7 +31,10 @@ export function restoreRoutes(app: FastifyInstance): void {
 
   app.post(
     ROUTES.agentLocate,
-    { schema: { params: AgentParams, body: LocateRequest, response: { 200: LocateResponse } } },
+    {
+      bodyLimit: BODY_LIMITS.idBatch,
+      schema: { params: AgentParams, body: LocateRequest, response: { 200: LocateResponse } },
+    },
     async (request) => {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);

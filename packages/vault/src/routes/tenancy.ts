@@ -4,6 +4,7 @@
  */
 import {
   AgentList,
+  BODY_LIMITS,
   CREDENTIALS_LIFETIME_MS,
   CreateGrantRequest,
   CreateTenantRequest,
@@ -247,7 +248,11 @@ export function tenancyRoutes(app: FastifyInstance): void {
 
   app.post(
     ROUTES.register,
-    { schema: { body: RegisterRequest, response: { 201: RegisterResponse } } },
+    {
+      config: { public: true },
+      bodyLimit: BODY_LIMITS.register,
+      schema: { body: RegisterRequest, response: { 201: RegisterResponse } },
+    },
     async (request, reply) => {
       const body = request.body as {
         secret: string;
