@@ -63,6 +63,7 @@ export {
   PACK_TRAILER_LENGTH,
   PackVerifier,
   PackWriter,
+  checkBlobHeader,
   encodePackFooter,
   parsePack,
   parsePackFooter,
@@ -71,6 +72,7 @@ export {
   verifyPackStream,
   type FinishedPack,
   type PackEntry,
+  type VerifiedPack,
 } from './pack/pack.js';
 export {
   MAX_SCHEDULE_TIMES,

@@ -37,6 +37,21 @@ export async function pinnedDispatcherForTests(vault: VaultProcess) {
     async json(method: string, path: string, token: string, body?: unknown): Promise<unknown> {
       return (await send(method, path, token, body)).body.json();
     },
+    /** Sends `bytes` as application/octet-stream; the status and the parsed JSON answer. */
+    async upload(
+      path: string,
+      token: string,
+      bytes: Buffer,
+    ): Promise<{ status: number; body: unknown }> {
+      const response = await dispatcher.request({
+        origin,
+        path,
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        body: bytes,
+      });
+      return { status: response.statusCode, body: await response.body.json() };
+    },
     close: () => dispatcher.close(),
   };
 }

@@ -3,7 +3,9 @@
  * docs/security.md names these tests for each promise it makes.
  */
 import { ROUTES, route } from '@coffer/api';
-import { readFile } from 'node:fs/promises';
+import { BlobType, PackWriter, blobId, openKeyring, sealBlob, type MasterKeys } from '@coffer/core';
+import { randomBytes } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -34,6 +36,10 @@ describe('security: hostile clients against a real vault', () => {
   let http: Awaited<ReturnType<typeof pinnedDispatcherForTests>>;
   const agentToken = async (m: Machine) =>
     (await readFile(join(m.configDir, 'token'), 'utf8')).trim();
+  const agentKeys = async (m: Machine): Promise<MasterKeys> =>
+    openKeyring(await readFile(join(m.configDir, 'keyring.json'), 'utf8'), m.passphrase);
+  const packPath = (keyringId: string, name: string) =>
+    join(vault.dataDir, 'blobs', 'packs', keyringId, name.slice(0, 2), name);
 
   beforeAll(async () => {
     work = await tempDir('coffer-security-');
@@ -113,5 +119,35 @@ describe('security: hostile clients against a real vault', () => {
       holdBody: true,
     });
     expect(vaultBody.status).toBe(413);
+  });
+
+  it('refuses a pack whose footer says tree for a data blob, also past the first 64 MiB, and stores nothing', async () => {
+    const keys = await agentKeys(alpha);
+    const token = await agentToken(alpha);
+    const plain = Buffer.from('a data chunk');
+    const id = blobId(keys.idKey, plain);
+    for (const padding of [0, 65 * MiB]) {
+      const writer = new PackWriter({ targetSize: Number.MAX_SAFE_INTEGER });
+      writer.add(id, BlobType.tree, sealBlob(keys, BlobType.data, id, plain));
+      if (padding > 0) {
+        // A large honest blob after the lying one: its header streams past before the footer.
+        const big = randomBytes(padding);
+        big[0] = 1;
+        big[1] = BlobType.data;
+        writer.add(randomBytes(32), BlobType.data, big);
+      }
+      const pack = writer.finish();
+      const answer = await http.upload(
+        route(ROUTES.packUpload, { pack: pack.name }),
+        token,
+        Buffer.concat(pack.bytes),
+      );
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      expect(JSON.stringify(answer.body)).toMatch(/header says type 1, the footer 2/);
+      await expect(access(packPath(keys.keyringId, pack.name))).rejects.toThrow(/ENOENT/);
+    }
+    expect(
+      await http.json('POST', ROUTES.blobsExist, token, { ids: [id.toString('hex')] }),
+    ).toEqual({ missing: [id.toString('hex')] });
   });
 });

@@ -184,6 +184,20 @@ export function parsePackFooter(
   return entries;
 }
 
+/**
+ * Checks the first two bytes of a blob (version, type) against its footer entry, so that the
+ * vault, which cannot open blobs, never indexes a blob under another type than it has.
+ */
+export function checkBlobHeader(header: Uint8Array, entry: PackEntry): void {
+  if (header[0] !== 1)
+    throw new FormatError('pack', `blob at ${entry.offset}: version ${header[0]}`);
+  if (header[1] !== entry.type)
+    throw new FormatError(
+      'pack',
+      `blob at ${entry.offset}: its header says type ${header[1]}, the footer ${entry.type}`,
+    );
+}
+
 /** Parses a whole pack from its bytes; checks each blob's header against its entry. */
 export function parsePack(pack: Uint8Array): { entries: PackEntry[]; name: string } {
   if (pack.length > LIMITS.pack) throw new FormatError('pack', 'larger than 4 GiB');
@@ -194,12 +208,7 @@ export function parsePack(pack: Uint8Array): { entries: PackEntry[]; name: strin
     footerHash,
     pack.length,
   );
-  for (const e of entries) {
-    if (pack[e.offset] !== 1)
-      throw new FormatError('pack', `blob at ${e.offset}: version ${pack[e.offset]}`);
-    if (pack[e.offset + 1] !== e.type)
-      throw new FormatError('pack', `blob at ${e.offset}: type differs from its entry`);
-  }
+  for (const e of entries) checkBlobHeader(pack.subarray(e.offset, e.offset + 2), e);
   return { entries, name: createHash('sha256').update(pack).digest('hex') };
 }
 
@@ -210,9 +219,22 @@ export function sliceBlob(pack: Uint8Array, entry: PackEntry): Buffer {
   return Buffer.from(pack.buffer, pack.byteOffset + entry.offset, entry.length);
 }
 
+/** What {@link PackVerifier.finish} found. */
+export interface VerifiedPack {
+  name: string;
+  size: number;
+  entries: PackEntry[];
+  /**
+   * Entries whose blob header lay before the kept tail (only in packs over 64 MiB): the caller
+   * checks them with {@link checkBlobHeader} on the stored bytes.
+   */
+  headersUnchecked: PackEntry[];
+}
+
 /**
  * Checks a pack as it streams past: hashes every byte and keeps only a bounded tail (the footer
- * is at most 64 MiB), then parses the footer at the end.
+ * is at most 64 MiB), then parses the footer at the end and checks each blob header in the
+ * tail against its entry, as {@link parsePack} does for a whole pack.
  */
 export class PackVerifier {
   private readonly hash = createHash('sha256');
@@ -223,6 +245,7 @@ export class PackVerifier {
 
   /** Feeds the next bytes; the caller must not change them afterwards (they are not copied). */
   update(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
     this.hash.update(chunk);
     this.size += chunk.length;
     if (this.size > LIMITS.pack) throw new FormatError('pack', 'larger than 4 GiB');
@@ -233,8 +256,8 @@ export class PackVerifier {
     }
   }
 
-  /** Parses the footer; with `expectedName`, checks the pack's name. */
-  finish(expectedName?: string): { name: string; size: number; entries: PackEntry[] } {
+  /** Parses the footer and checks the headers; with `expectedName`, checks the pack's name. */
+  finish(expectedName?: string): VerifiedPack {
     const name = this.hash.digest('hex');
     if (expectedName !== undefined && name !== expectedName) {
       throw new IntegrityError(`pack ${expectedName}: its bytes hash to ${name}`, {
@@ -255,11 +278,32 @@ export class PackVerifier {
     };
     const { footerLength, footerHash } = readPackTrailer(last(PACK_TRAILER_LENGTH), this.size);
     const tail = last(footerLength + PACK_TRAILER_LENGTH);
-    this.tail = [];
     if (footerLength + PACK_TRAILER_LENGTH > tail.length)
       throw new FormatError('pack', 'footer not in the kept tail');
     const entries = parsePackFooter(tail.subarray(0, footerLength), footerHash, this.size);
-    return { name, size: this.size, entries };
+    const headersUnchecked: PackEntry[] = [];
+    const kept = this.tail;
+    const keptStart = this.size - this.tailBytes;
+    let part = 0;
+    let partStart = keptStart;
+    for (const e of entries) {
+      if (e.offset < keptStart) {
+        headersUnchecked.push(e);
+        continue;
+      }
+      // Entries are in offset order, so one forward pass over the kept parts finds them all.
+      while (e.offset >= partStart + kept[part]!.length) partStart += kept[part++]!.length;
+      const at = e.offset - partStart;
+      const first = kept[part]!;
+      // A header may straddle two parts; the blob is at least 32 bytes, so both bytes exist.
+      const header =
+        at + 1 < first.length
+          ? first.subarray(at, at + 2)
+          : Buffer.from([first[at]!, kept[part + 1]![0]!]);
+      checkBlobHeader(header, e);
+    }
+    this.tail = [];
+    return { name, size: this.size, entries, headersUnchecked };
   }
 }
 
@@ -267,7 +311,7 @@ export class PackVerifier {
 export async function verifyPackStream(
   source: AsyncIterable<Uint8Array>,
   expectedName?: string,
-): Promise<{ name: string; size: number; entries: PackEntry[] }> {
+): Promise<VerifiedPack> {
   const verifier = new PackVerifier();
   for await (const chunk of source) verifier.update(chunk);
   return verifier.finish(expectedName);

@@ -14,7 +14,13 @@ import {
   Point,
   ROUTES,
 } from '@coffer/api';
-import { AlreadyExistsError, PackVerifier, idHex, type PackEntry } from '@coffer/core';
+import {
+  AlreadyExistsError,
+  PackVerifier,
+  checkBlobHeader,
+  idHex,
+  type VerifiedPack,
+} from '@coffer/core';
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
@@ -70,7 +76,7 @@ export function backupRoutes(app: FastifyInstance): void {
       }
       const verifier = new PackVerifier();
       let received = 0;
-      let verified: { size: number; entries: PackEntry[] } | undefined;
+      let verified: VerifiedPack | undefined;
       // The pack is hashed and parsed as it streams to storage; if it does not match its name,
       // the source throws before the store renames the temp file, so nothing is stored.
       async function* checked(): AsyncGenerator<Uint8Array> {
@@ -99,7 +105,17 @@ export function backupRoutes(app: FastifyInstance): void {
         for await (const _ of checked()) void _;
       }
       if (!verified) throw new HttpError('BAD_REQUEST', 'pack upload ended early');
-      const { entries, size } = verified;
+      const { entries, size, headersUnchecked } = verified;
+      // Headers that streamed past before the footer was known (packs over 64 MiB) are read
+      // back; a pack that lies about a blob's type is removed again, never indexed.
+      try {
+        for (const e of headersUnchecked) {
+          checkBlobHeader(await app.vault.store.getRange(key, e.offset, 2), e);
+        }
+      } catch (error) {
+        if (created) await app.vault.store.delete(key);
+        throw error;
+      }
       const now = app.vault.now();
       await db.transaction().execute(async (trx) => {
         await trx
