@@ -11,16 +11,22 @@ import {
   StreamChunker,
   blobId,
   createKeyringWith,
+  deriveJoinKey,
   encodeManifest,
   encodeTree,
   gearTable,
+  joinKeySeed,
+  joinMessage,
   sealBlob,
+  signJoin,
   type ChunkerParams,
+  type MasterKeys,
 } from '../packages/core/src/index.js';
 import {
   BLOB_CASES,
   BLOB_KEYS,
   CHUNKER_INPUT,
+  JOIN_INPUT,
   KEYRING_INPUT,
   MANIFEST,
   TREES,
@@ -43,6 +49,34 @@ write('keyring.json', {
   passphrase: KEYRING_INPUT.passphrase,
   masterKeysHex: KEYRING_INPUT.masterKeys.toString('hex'),
   keyring: JSON.stringify(json),
+});
+
+const joinKeys: MasterKeys = {
+  keyringId: JOIN_INPUT.keyringId,
+  encryptionKey: JOIN_INPUT.masterKeys.subarray(0, 32),
+  idKey: JOIN_INPUT.masterKeys.subarray(32, 64),
+  chunker: DEFAULT_CHUNKER_PARAMS,
+};
+const joinKey = deriveJoinKey(joinKeys);
+write('join-key.json', {
+  description:
+    "Keyring join key of format.md §3.2 from the keyring vector's master keys, and a join signature",
+  masterKeysHex: JOIN_INPUT.masterKeys.toString('hex'),
+  info: 'coffer-keyring-join-v1',
+  seedHex: joinKeySeed(joinKeys).toString('hex'),
+  publicKeyHex: joinKey.publicKey.toString('hex'),
+  vaultId: JOIN_INPUT.vaultId,
+  keyringId: JOIN_INPUT.keyringId,
+  secret: JOIN_INPUT.secret,
+  message: joinMessage(JOIN_INPUT.vaultId, JOIN_INPUT.keyringId, JOIN_INPUT.secret).toString(
+    'utf8',
+  ),
+  signatureHex: signJoin(
+    joinKey,
+    JOIN_INPUT.vaultId,
+    JOIN_INPUT.keyringId,
+    JOIN_INPUT.secret,
+  ).toString('hex'),
 });
 
 write('blob.json', {

@@ -23,6 +23,15 @@ export {
   type MasterKeys,
 } from './keys/keyring.js';
 export {
+  JOIN_KEY_INFO,
+  deriveJoinKey,
+  joinKeySeed,
+  joinMessage,
+  signJoin,
+  verifyJoin,
+  type JoinKey,
+} from './keys/join-key.js';
+export {
   DEFAULT_CHUNKER_PARAMS,
   validateChunkerParams,
   type ChunkerParams,

@@ -34,6 +34,14 @@ export const KEYRING_INPUT = {
   now: new Date('2026-01-01T00:00:00.000Z'),
 };
 
+/** The join key vector (format.md §3.2): the keyring vector's master keys and a registration. */
+export const JOIN_INPUT = {
+  masterKeys: KEYRING_INPUT.masterKeys,
+  keyringId: KEYRING_INPUT.id,
+  vaultId: 'vt_0123456789abcdef0123456789abcdef',
+  secret: 'cfr_registration-secret-of-the-test-vector',
+};
+
 export const BLOB_KEYS = { encryptionKey: counting(32, 0x40), idKey: counting(32, 0x80) };
 
 export const BLOB_CASES: {

@@ -1,4 +1,12 @@
-import { createCipheriv, createHash, createHmac, scryptSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  scryptSync,
+  verify,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +16,7 @@ import {
   blobId,
   createKeyringWith,
   decodeManifest,
+  deriveJoinKey,
   decodeTree,
   encodeManifest,
   encodeTree,
@@ -16,12 +25,15 @@ import {
   openKeyring,
   parsePack,
   sealBlob,
+  signJoin,
+  verifyJoin,
   type ChunkerParams,
 } from '../src/index.js';
 import {
   BLOB_CASES,
   BLOB_KEYS,
   CHUNKER_INPUT,
+  JOIN_INPUT,
   KEYRING_INPUT,
   MANIFEST,
   TREES,
@@ -64,6 +76,49 @@ describe('test vectors (docs/test-vectors)', () => {
     );
     const keys = await openKeyring(v.keyring, v.passphrase);
     expect(Buffer.concat([keys.encryptionKey, keys.idKey]).toString('hex')).toBe(v.masterKeysHex);
+  });
+
+  it('join key: seed by hand-made HKDF, public key and signature recomputed and verified', () => {
+    const v = vector<{
+      masterKeysHex: string;
+      info: string;
+      seedHex: string;
+      publicKeyHex: string;
+      vaultId: string;
+      keyringId: string;
+      secret: string;
+      message: string;
+      signatureHex: string;
+    }>('join-key.json');
+    const master = Buffer.from(v.masterKeysHex, 'hex');
+    expect(master.equals(JOIN_INPUT.masterKeys)).toBe(true);
+    // Independent check of §3.2: HKDF-SHA256 extract (zero salt) and one expand block.
+    const prk = createHmac('sha256', Buffer.alloc(32)).update(master).digest();
+    const seed = createHmac('sha256', prk)
+      .update(Buffer.concat([Buffer.from(v.info), Buffer.from([1])]))
+      .digest();
+    expect(seed.toString('hex')).toBe(v.seedHex);
+    const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+    expect(spki.subarray(12).toString('hex')).toBe(v.publicKeyHex);
+    const secretHash = createHash('sha256').update(v.secret).digest('hex');
+    expect(v.message).toBe(`${v.info}\n${v.vaultId}\n${v.keyringId}\n${secretHash}`);
+    const signature = Buffer.from(v.signatureHex, 'hex');
+    expect(verify(null, Buffer.from(v.message), createPublicKey(privateKey), signature)).toBe(true);
+    // The implementation gives the same key and (deterministic Ed25519) signature.
+    const key = deriveJoinKey({
+      keyringId: v.keyringId,
+      encryptionKey: master.subarray(0, 32),
+      idKey: master.subarray(32),
+      chunker: DEFAULT_CHUNKER_PARAMS,
+    });
+    expect(key.publicKey.toString('hex')).toBe(v.publicKeyHex);
+    expect(signJoin(key, v.vaultId, v.keyringId, v.secret).toString('hex')).toBe(v.signatureHex);
+    const pub = Buffer.from(v.publicKeyHex, 'hex');
+    expect(verifyJoin(pub, signature, v.vaultId, v.keyringId, v.secret)).toBe(true);
+    expect(verifyJoin(pub, signature, v.vaultId, v.keyringId, `${v.secret}x`)).toBe(false);
+    expect(verifyJoin(pub, signature, 'vt_ffffffffffffffff', v.keyringId, v.secret)).toBe(false);
   });
 
   it('blob: ids and sealed bytes recomputed; every case opens; one checked with raw crypto', () => {
