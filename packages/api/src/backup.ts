@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { EntityId, HexId, IdBatch, Name, Timestamp } from './common.js';
+import { JoinKey } from './tenancy.js';
 
 export const ExistsRequest = Type.Object({ ids: IdBatch }, { additionalProperties: false });
 /** The ids of the request that the vault does not hold, in request order. */
@@ -47,6 +48,8 @@ export const CommitPointRequest = Type.Object(
     startTime: Timestamp,
     endTime: Timestamp,
     stats: PointStats,
+    /** The keyring's join public key; the vault keeps it if it has none yet (format.md §3.2). */
+    joinKey: Type.Optional(JoinKey),
   },
   { additionalProperties: false },
 );

@@ -39,6 +39,23 @@ export type VaultList = Static<typeof VaultList>;
 /** How long a registration file stays valid. */
 export const CREDENTIALS_LIFETIME_MS = 48 * 3600 * 1000;
 
+/** A keyring id: 32 lowercase hex digits. */
+export const KeyringId = Type.String({ pattern: '^[0-9a-f]{32}$' });
+/** Base64 of a keyring's 32-byte Ed25519 join public key (format.md §3.2). */
+export const JoinKey = Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' });
+/** Base64 of a 64-byte Ed25519 join signature (format.md §3.2). */
+export const JoinProof = Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$' });
+
+/** Optional body of a credentials request. */
+export const CreateCredentialsRequest = Type.Object(
+  {
+    /** Let the machine join this keyring of the vault without proving it holds its keys. */
+    joinKeyring: Type.Optional(KeyringId),
+  },
+  { additionalProperties: false },
+);
+export type CreateCredentialsRequest = Static<typeof CreateCredentialsRequest>;
+
 /** The vault credentials file: registers one machine into one vault, once, within 48 hours. */
 export const VaultCredentials = Type.Object({
   format: Type.Literal('coffer-vault-credentials'),
@@ -51,6 +68,8 @@ export const VaultCredentials = Type.Object({
   vaultName: Name,
   secret: Type.String({ minLength: 20, maxLength: 200 }),
   expiresAt: Timestamp,
+  /** Set when a tenant user allowed these credentials to join this keyring. */
+  joinKeyringId: Type.Optional(KeyringId),
 });
 export type VaultCredentials = Static<typeof VaultCredentials>;
 
@@ -59,7 +78,7 @@ export const Agent = Type.Object({
   vaultId: EntityId,
   name: Name,
   hostname: Type.String({ maxLength: 255 }),
-  keyringId: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+  keyringId: KeyringId,
   createdAt: Timestamp,
 });
 export type Agent = Static<typeof Agent>;
@@ -79,9 +98,14 @@ export const RegisterRequest = Type.Object(
     hostname: Type.String({ maxLength: 255 }),
     /** The agent's keyring JSON (wrapped keys only). */
     keyring: Type.String({ maxLength: 65536 }),
+    /** A new keyring's join public key, which the vault keeps (format.md §3.2). */
+    joinKey: Type.Optional(JoinKey),
+    /** Joining an existing keyring: the join key's signature of this registration. */
+    joinProof: Type.Optional(JoinProof),
   },
   { additionalProperties: false },
 );
+export type RegisterRequest = Static<typeof RegisterRequest>;
 export const RegisterResponse = Type.Object({
   agent: Agent,
   token: Type.String(),

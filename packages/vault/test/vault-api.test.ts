@@ -4,10 +4,12 @@ import {
   PackWriter,
   blobId,
   createKeyring,
+  deriveJoinKey,
   encodeManifest,
   encodeTree,
   EntryType,
   sealBlob,
+  signJoin,
   treeRefs,
   type MasterKeys,
 } from '@coffer/core';
@@ -75,13 +77,31 @@ describe('vault API', () => {
     return r.json();
   }
 
+  let keyringCreated = false;
+  /** A registration: the first creates the keyring, later ones join it with the proof. */
+  function registration(secret: string) {
+    const joinKey = deriveJoinKey(keys);
+    const proof = keyringCreated
+      ? { joinProof: signJoin(joinKey, vaultId, keys.keyringId, secret).toString('base64') }
+      : {};
+    return {
+      secret,
+      name: 'm',
+      hostname: 'h',
+      keyring: keyringText,
+      joinKey: joinKey.publicKey.toString('base64'),
+      ...proof,
+    };
+  }
+
   async function registerAgent(): Promise<{ token: string; agentId: string }> {
     const { secret } = await credentials();
     const r = await v.app.inject({
       method: 'POST',
       url: ROUTES.register,
-      payload: { secret, name: 'm', hostname: 'h', keyring: keyringText },
+      payload: registration(secret),
     });
+    keyringCreated ||= r.statusCode === 201;
     expect(r.statusCode, r.body).toBe(201);
     const body = r.json<{ token: string; agent: { id: string } }>();
     return { token: body.token, agentId: body.agent.id };
@@ -129,12 +149,12 @@ describe('vault API', () => {
     const expired = await v.app.inject({
       method: 'POST',
       url: ROUTES.register,
-      payload: { secret, name: 'm', hostname: 'h', keyring: keyringText },
+      payload: registration(secret),
     });
     expect(expired.statusCode).toBe(410);
     expect(expired.json<{ error: { code: string } }>().error.code).toBe('CREDENTIALS_EXPIRED');
     const fresh = await credentials();
-    const payload = { secret: fresh.secret, name: 'm', hostname: 'h', keyring: keyringText };
+    const payload = registration(fresh.secret);
     expect((await v.app.inject({ method: 'POST', url: ROUTES.register, payload })).statusCode).toBe(
       201,
     );

@@ -9,6 +9,7 @@ import {
   BlobType,
   EntryType,
   blobId,
+  deriveJoinKey,
   encodeManifest,
   encodeTree,
   idHex,
@@ -210,6 +211,8 @@ export class Backup {
         startTime: startTime.toISOString(),
         endTime: endTime.toISOString(),
         stats: this.stats,
+        // Teaches the join key to a vault whose keyring predates it (format.md §3.2).
+        joinKey: deriveJoinKey(keys).publicKey.toString('base64'),
       });
       return { point, stats: { ...this.stats }, warnings: [...this.warnings] };
     } finally {

@@ -16,6 +16,7 @@ import type {
   PackUploadResponse,
   Point,
   PointList,
+  RegisterRequest,
   RegisterResponse,
   Role,
   Vault,
@@ -182,9 +183,12 @@ export class VaultClient {
     return this.json('GET', ROUTES.vaults);
   }
 
-  /** Tenant user: a 48-hour registration file for one machine. */
-  createCredentials(vaultId: string): Promise<VaultCredentials> {
-    return this.json('POST', route(ROUTES.vaultCredentials, { vault: vaultId }));
+  /** Tenant user: a 48-hour registration file for one machine (which may join `joinKeyring`). */
+  createCredentials(vaultId: string, joinKeyring?: string): Promise<VaultCredentials> {
+    const path = route(ROUTES.vaultCredentials, { vault: vaultId });
+    return joinKeyring === undefined
+      ? this.json('POST', path)
+      : this.json('POST', path, { joinKeyring });
   }
 
   /** Tenant user: the agents registered in a vault. */
@@ -205,12 +209,7 @@ export class VaultClient {
   }
 
   /** Registers this machine with a one-time secret. */
-  register(body: {
-    secret: string;
-    name: string;
-    hostname: string;
-    keyring: string;
-  }): Promise<RegisterResponse> {
+  register(body: RegisterRequest): Promise<RegisterResponse> {
     return this.json('POST', ROUTES.register, body);
   }
 

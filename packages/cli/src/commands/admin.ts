@@ -14,7 +14,8 @@ export interface JsonOption {
   json?: boolean;
 }
 
-async function withClient<T>(
+/** Runs `work` with a client of the vault named by `options`, and closes it. */
+export async function withClient<T>(
   options: AdminOptions,
   work: (c: VaultClient) => Promise<T>,
 ): Promise<T> {
@@ -99,11 +100,11 @@ export function vaultList(options: AdminOptions & JsonOption): Promise<number> {
 /** `coffer vault credentials VAULT --out FILE`. */
 export function vaultCredentials(
   spec: string,
-  options: AdminOptions & JsonOption & { out: string },
+  options: AdminOptions & JsonOption & { out: string; joinKeyring?: string },
 ): Promise<number> {
   return withClient(options, async (client) => {
     const vault = await findVault(client, spec);
-    const credentials = await client.createCredentials(vault.id);
+    const credentials = await client.createCredentials(vault.id, options.joinKeyring);
     await writeFile(options.out, `${JSON.stringify(credentials, null, 2)}\n`, {
       mode: 0o600,
       flag: 'wx',
@@ -117,7 +118,9 @@ export function vaultCredentials(
     else
       printLines(
         `Wrote ${options.out}: registers one machine into vault ${vault.name}, once, until ${credentials.expiresAt}.`,
-        `On that machine: npx coffer register --credentials ${options.out}`,
+        options.joinKeyring
+          ? `On that machine: npx coffer register --credentials ${options.out} --keyring FILE (keyring ${options.joinKeyring})`
+          : `On that machine: npx coffer register --credentials ${options.out}`,
       );
     return 0;
   });

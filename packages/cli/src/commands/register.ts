@@ -1,11 +1,20 @@
 /**
  * @module commands/register
- * `coffer register`: creates this machine's keyring from a passphrase and registers it into
- * the vault named by a credentials file.
+ * `coffer register`: creates this machine's keyring from a passphrase, or joins an existing
+ * keyring with its passphrase (`--keyring FILE`), and registers into the vault named by a
+ * credentials file.
  */
 import { VaultCredentials } from '@coffer/api';
 import { VaultClient, isRegistered, resolveConfigDir, saveAgent } from '@coffer/agent';
-import { CofferError, checkPassphrase, createKeyring } from '@coffer/core';
+import {
+  CofferError,
+  checkPassphrase,
+  createKeyring,
+  deriveJoinKey,
+  openKeyring,
+  parseKeyring,
+  signJoin,
+} from '@coffer/core';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Value } from 'typebox/value';
@@ -17,7 +26,74 @@ export interface RegisterOptions {
   name?: string;
   config?: string;
   passphraseFile?: string;
+  /** A keyring JSON file to join instead of creating a new keyring. */
+  keyring?: string;
   json?: boolean;
+}
+
+/** The keyring text and what the vault needs to create it or let this machine join it. */
+interface KeyringChoice {
+  text: string;
+  id: string;
+  joinKey: string;
+  joinProof?: string;
+}
+
+async function newKeyring(passphraseFile: string | undefined): Promise<KeyringChoice> {
+  if (!passphraseFile && !process.env.COFFER_PASSPHRASE) {
+    process.stderr.write(
+      'Choose a passphrase of at least 16 characters. It encrypts your backups and is never sent to the vault:\n' +
+        'if it is lost, the backups cannot be restored by anyone.\n',
+    );
+  }
+  const passphrase = await readPassphrase({ file: passphraseFile, confirm: true });
+  checkPassphrase(passphrase);
+  const { json, keys } = await createKeyring(passphrase);
+  return {
+    text: JSON.stringify(json),
+    id: json.id,
+    joinKey: deriveJoinKey(keys).publicKey.toString('base64'),
+  };
+}
+
+/** Opens the keyring of FILE with its passphrase and signs this registration with its join key. */
+async function joinedKeyring(
+  path: string,
+  credentials: VaultCredentials,
+  passphraseFile: string | undefined,
+): Promise<KeyringChoice> {
+  const raw = await readFile(path).catch((error: unknown) => {
+    throw new CofferError('USAGE', `cannot read --keyring ${path}: ${(error as Error).message}`);
+  });
+  let json;
+  try {
+    json = parseKeyring(raw);
+  } catch (error) {
+    throw new CofferError(
+      'USAGE',
+      `--keyring ${path} is not a Coffer keyring (${(error as Error).message}); ` +
+        "copy keyring.json from the first machine's configuration, or use 'coffer agent keyring AGENT --out FILE'",
+    );
+  }
+  if (credentials.joinKeyringId !== undefined && credentials.joinKeyringId !== json.id) {
+    throw new CofferError(
+      'USAGE',
+      `these credentials join keyring ${credentials.joinKeyringId}, but ${path} is keyring ${json.id}`,
+    );
+  }
+  const keys = await openKeyring(
+    json,
+    await readPassphrase({ file: passphraseFile, label: `Passphrase of keyring ${json.id}` }),
+  );
+  const joinKey = deriveJoinKey(keys);
+  return {
+    text: JSON.stringify(json),
+    id: json.id,
+    joinKey: joinKey.publicKey.toString('base64'),
+    joinProof: signJoin(joinKey, credentials.vaultId, json.id, credentials.secret).toString(
+      'base64',
+    ),
+  };
 }
 
 async function readCredentials(path: string): Promise<VaultCredentials> {
@@ -52,16 +128,15 @@ export async function register(options: RegisterOptions): Promise<number> {
     );
   }
   const credentials = await readCredentials(options.credentials);
-  if (!options.passphraseFile && !process.env.COFFER_PASSPHRASE) {
-    process.stderr.write(
-      'Choose a passphrase of at least 16 characters. It encrypts your backups and is never sent to the vault:\n' +
-        'if it is lost, the backups cannot be restored by anyone.\n',
+  if (credentials.joinKeyringId !== undefined && options.keyring === undefined) {
+    throw new CofferError(
+      'USAGE',
+      `these credentials join keyring ${credentials.joinKeyringId}: pass --keyring FILE with that keyring`,
     );
   }
-  const passphrase = await readPassphrase({ file: options.passphraseFile, confirm: true });
-  checkPassphrase(passphrase);
-  const { json: keyring } = await createKeyring(passphrase);
-  const keyringText = JSON.stringify(keyring);
+  const keyring = options.keyring
+    ? await joinedKeyring(options.keyring, credentials, options.passphraseFile)
+    : await newKeyring(options.passphraseFile);
   const client = new VaultClient({ url: credentials.url, fingerprint: credentials.fingerprint });
   try {
     const name = options.name ?? hostname();
@@ -69,7 +144,9 @@ export async function register(options: RegisterOptions): Promise<number> {
       secret: credentials.secret,
       name,
       hostname: hostname(),
-      keyring: keyringText,
+      keyring: keyring.text,
+      joinKey: keyring.joinKey,
+      ...(keyring.joinProof ? { joinProof: keyring.joinProof } : {}),
     });
     await saveAgent(
       dir,
@@ -87,12 +164,13 @@ export async function register(options: RegisterOptions): Promise<number> {
         registeredAt: new Date().toISOString(),
       },
       result.token,
-      keyringText,
+      keyring.text,
     );
     if (options.json) printJson({ agent: result.agent, vault: result.vault, config: dir });
     else
       printLines(
-        `Registered ${name} as agent ${result.agent.id} in vault ${result.vault.name}.`,
+        `Registered ${name} as agent ${result.agent.id} in vault ${result.vault.name}` +
+          (options.keyring ? `, keyring ${keyring.id}.` : '.'),
         `Configuration in ${dir}. Keep your passphrase safe: without it nothing can be restored.`,
         'Next: npx coffer backup PATH...',
       );

@@ -12,7 +12,16 @@ export function addDataCommands(program: Command, lazy: Lazy): void {
       .command('register')
       .description('register this machine into a vault')
       .requiredOption('--credentials <file>', 'the file from "coffer vault credentials"')
-      .option('--name <machine>', 'the name shown in the vault (default: the host name)'),
+      .option('--name <machine>', 'the name shown in the vault (default: the host name)')
+      .option(
+        '--keyring <file>',
+        "join this keyring (another machine's keyring.json) instead of creating one; asks for its passphrase",
+      )
+      .addHelpText(
+        'after',
+        '\nExample:\n  coffer register --credentials my-vault.credentials\n' +
+          '  coffer register --credentials my-vault.credentials --keyring first-machine.keyring.json',
+      ),
   ).action(lazy(() => import('../commands/register.js'), 'register'));
 
   agentOptions(

@@ -38,4 +38,14 @@ export function addTenancyCommands(program: Command, lazy: Lazy): void {
       .requiredOption('--to <agent>', 'the machine that may read')
       .requiredOption('--vault <vault>', 'the vault both machines are in'),
   ).action(lazy(() => import('../commands/admin.js'), 'agentGrant'));
+  adminOptions(
+    agent
+      .command('keyring <agent>')
+      .description("write AGENT's keyring (wrapped keys only), for 'coffer register --keyring'")
+      .requiredOption('--out <file>', 'where to write the keyring JSON')
+      .addHelpText(
+        'after',
+        '\nExample:\n  coffer agent keyring ag_0123456789abcdef --out first.keyring.json',
+      ),
+  ).action(lazy(() => import('../commands/agent-keyring.js'), 'agentKeyring'));
 }

@@ -34,7 +34,15 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
     vault
       .command('credentials <vault>')
       .description('write a 48-hour file that registers one machine into VAULT')
-      .requiredOption('--out <file>', 'where to write the credentials file'),
+      .requiredOption('--out <file>', 'where to write the credentials file')
+      .option(
+        '--join-keyring <keyring>',
+        'let the machine join this keyring of VAULT without proving it holds the keys (write role)',
+      )
+      .addHelpText(
+        'after',
+        '\nExample:\n  coffer vault credentials my-vault --out my-vault.credentials',
+      ),
   ).action(lazy(() => import('../commands/admin.js'), 'vaultCredentials'));
   adminOptions(
     vault.command('agents <vault>').description('list the machines registered in VAULT'),

@@ -37,6 +37,8 @@ export interface RegistrationTable {
   expires_at: number;
   used_at: number | null;
   created_at: number;
+  /** A keyring of the vault these credentials may join without proving they hold its keys. */
+  join_keyring_id: string | null;
 }
 
 export interface KeyringTable {
@@ -44,6 +46,8 @@ export interface KeyringTable {
   vault_id: string;
   json: string;
   created_at: number;
+  /** Base64 of the keyring's Ed25519 join public key (format.md §3.2), once known. */
+  join_key: string | null;
 }
 
 export interface AgentTable {
@@ -83,7 +87,14 @@ export interface BlobTable {
   closed: Generated<number>;
 }
 
+/** Settings of the whole service, such as the instance id of its data directory. */
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
 export interface PointTable {
+  /** The manifest id; unique only together with `keyring_id`. */
   id: string;
   vault_id: string;
   agent_id: string;
@@ -109,4 +120,5 @@ export interface Database {
   packs: PackTable;
   blobs: BlobTable;
   points: PointTable;
+  settings: SettingTable;
 }

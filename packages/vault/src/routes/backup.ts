@@ -156,9 +156,21 @@ export function backupRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const agent = requireAgent(request);
       const body = request.body as CommitPointRequest;
+      if (body.joinKey !== undefined) {
+        // A keyring made before join keys existed learns its key from its own agents, once.
+        await db
+          .updateTable('keyrings')
+          .set({ join_key: body.joinKey })
+          .where('id', '=', agent.keyring_id)
+          .where('join_key', 'is', null)
+          .execute();
+      }
+      // Point ids are manifest ids and mean something only inside their keyring: a point of
+      // another keyring must answer like an id nobody committed.
       const existing = await db
         .selectFrom('points')
         .selectAll()
+        .where('keyring_id', '=', agent.keyring_id)
         .where('id', '=', body.manifest)
         .executeTakeFirst();
       if (existing) {

@@ -17,6 +17,7 @@ import {
   PointList,
   RegisterRequest,
   RegisterResponse,
+  CreateCredentialsRequest,
   ROUTES,
   Vault,
   VaultCredentials,
@@ -26,10 +27,12 @@ import {
 import { parseKeyring } from '@coffer/core';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { Value } from 'typebox/value';
 import { HttpError } from '../plugins/errors.js';
 import { readableAgent, requireAdmin, requireUser, userVault } from '../plugins/auth.js';
 import { hashSecret, newEntityId, newSecret } from '../secrets.js';
 import { agentView, pointView, tenantView, vaultView } from '../views.js';
+import { admitToKeyring } from '../keyring-admission.js';
 
 const VaultParams = Type.Object({ vault: EntityId });
 const AgentParams = Type.Object({ agent: EntityId });
@@ -152,7 +155,23 @@ export function tenancyRoutes(app: FastifyInstance): void {
     { schema: { params: VaultParams, response: { 201: VaultCredentials } } },
     async (request, reply) => {
       const { vault: vaultId } = request.params as { vault: string };
-      const vault = await userVault(app, request, vaultId, 'operate');
+      // The body is optional (plain credentials send none), so it is checked here.
+      const body = request.body ?? {};
+      if (!Value.Check(CreateCredentialsRequest, body)) {
+        throw new HttpError('BAD_REQUEST', 'expected {"joinKeyring": KEYRING_ID} or no body');
+      }
+      const joinKeyring = body.joinKeyring ?? null;
+      // Letting a machine into a keyring without proof is a grant: it needs the write role.
+      const vault = await userVault(app, request, vaultId, joinKeyring ? 'write' : 'operate');
+      if (joinKeyring) {
+        const keyring = await db
+          .selectFrom('keyrings')
+          .select('id')
+          .where('id', '=', joinKeyring)
+          .where('vault_id', '=', vault.id)
+          .executeTakeFirst();
+        if (!keyring) throw new HttpError('NOT_FOUND', `no keyring ${joinKeyring} in this vault`);
+      }
       const secret = newSecret('cfr');
       const now = app.vault.now();
       const expiresAt = now + CREDENTIALS_LIFETIME_MS;
@@ -165,6 +184,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
           expires_at: expiresAt,
           used_at: null,
           created_at: now,
+          join_keyring_id: joinKeyring,
         })
         .execute();
       return reply.status(201).send({
@@ -177,6 +197,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
         vaultName: vault.name,
         secret,
         expiresAt: new Date(expiresAt).toISOString(),
+        ...(joinKeyring ? { joinKeyringId: joinKeyring } : {}),
       });
     },
   );
@@ -254,12 +275,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
       schema: { body: RegisterRequest, response: { 201: RegisterResponse } },
     },
     async (request, reply) => {
-      const body = request.body as {
-        secret: string;
-        name: string;
-        hostname: string;
-        keyring: string;
-      };
+      const body = request.body as RegisterRequest;
       const keyring = parseKeyring(body.keyring);
       const now = app.vault.now();
       const token = newSecret('cft_agent');
@@ -271,7 +287,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
           .where('secret_hash', '=', hashSecret(body.secret))
           .where('used_at', 'is', null)
           .where('expires_at', '>', now)
-          .returning(['vault_id'])
+          .returning(['vault_id', 'join_keyring_id'])
           .executeTakeFirst();
         if (!claimed) {
           const row = await trx
@@ -300,20 +316,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
           .selectAll()
           .where('id', '=', claimed.vault_id)
           .executeTakeFirstOrThrow();
-        const existing = await trx
-          .selectFrom('keyrings')
-          .select('vault_id')
-          .where('id', '=', keyring.id)
-          .executeTakeFirst();
-        if (existing && existing.vault_id !== vault.id) {
-          throw new HttpError('ALREADY_EXISTS', `keyring ${keyring.id} belongs to another vault`);
-        }
-        if (!existing) {
-          await trx
-            .insertInto('keyrings')
-            .values({ id: keyring.id, vault_id: vault.id, json: body.keyring, created_at: now })
-            .execute();
-        }
+        await admitToKeyring(trx, { vault, keyring, body, grant: claimed.join_keyring_id, now });
         const agent = {
           id: newEntityId('ag'),
           vault_id: vault.id,
