@@ -21,7 +21,8 @@ export async function pinnedDispatcherForTests(vault: VaultProcess) {
       path,
       method: method as 'GET',
       headers: {
-        authorization: `Bearer ${token}`,
+        // An empty token sends no Authorization header (the public registration route).
+        ...(token === '' ? {} : { authorization: `Bearer ${token}` }),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? null : JSON.stringify(body),
@@ -36,6 +37,17 @@ export async function pinnedDispatcherForTests(vault: VaultProcess) {
     },
     async json(method: string, path: string, token: string, body?: unknown): Promise<unknown> {
       return (await send(method, path, token, body)).body.json();
+    },
+    /** The status and parsed JSON answer of a call. */
+    async call(
+      method: string,
+      path: string,
+      token: string,
+      body?: unknown,
+    ): Promise<{ status: number; body: unknown }> {
+      const response = await send(method, path, token, body);
+      const text = await response.body.text();
+      return { status: response.statusCode, body: text === '' ? undefined : JSON.parse(text) };
     },
     /** Sends `bytes` as application/octet-stream; the status and the parsed JSON answer. */
     async upload(

@@ -2,18 +2,30 @@
  * Issue 9, security points: a hostile client, co-agent or tenant against a real vault process.
  * docs/security.md names these tests for each promise it makes.
  */
-import { ROUTES, route } from '@coffer/api';
-import { BlobType, PackWriter, blobId, openKeyring, sealBlob, type MasterKeys } from '@coffer/core';
+import { ROUTES, route, type VaultCredentials } from '@coffer/api';
+import { saveAgent } from '@coffer/agent';
+import {
+  BlobType,
+  PackWriter,
+  blobId,
+  createKeyring,
+  openKeyring,
+  sealBlob,
+  type MasterKeys,
+} from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  json,
+  Machine,
+  PASSPHRASE,
   registerMachine,
+  runCoffer,
   setupTenant,
   tempDir,
   VaultProcess,
-  type Machine,
   type TenantSetup,
 } from './harness.js';
 import { pinnedDispatcherForTests, sendLargeBody } from './http.js';
@@ -32,7 +44,11 @@ describe('security: hostile clients against a real vault', () => {
   let work: { path: string; cleanup(): Promise<void> };
   let vault: VaultProcess;
   let tenant: TenantSetup;
+  let other: TenantSetup;
   let alpha: Machine;
+  let gamma: Machine;
+  let source: string;
+  let alphaPoint: string;
   let http: Awaited<ReturnType<typeof pinnedDispatcherForTests>>;
   const agentToken = async (m: Machine) =>
     (await readFile(join(m.configDir, 'token'), 'utf8')).trim();
@@ -46,9 +62,41 @@ describe('security: hostile clients against a real vault', () => {
     vault = new VaultProcess(join(work.path, 'vault'));
     await vault.start();
     tenant = await setupTenant(vault, 'sec-a');
+    other = await setupTenant(vault, 'sec-b');
     alpha = await registerMachine(vault, tenant, work.path, 'alpha');
+    gamma = await registerMachine(vault, other, work.path, 'gamma');
+    source = join(work.path, 'src');
+    await mkdir(source);
+    await writeFile(join(source, 'report.txt'), 'quarterly numbers\n');
+    await writeFile(join(source, 'photo.raw'), randomBytes(256 * 1024));
+    const backup = await alpha.run(['backup', source, '--json']);
+    expect(backup.code, backup.stderr).toBe(0);
+    alphaPoint = json<{ point: { id: string } }>(backup).point.id;
     http = await pinnedDispatcherForTests(vault);
   });
+
+  /** Writes credentials for a tenant's vault and reads them back. */
+  async function credentials(
+    t: TenantSetup,
+    name: string,
+    extra: string[] = [],
+    token = t.ownerToken,
+  ): Promise<{ file: string; value: VaultCredentials }> {
+    const file = join(work.path, `${name}.credentials`);
+    const made = await runCoffer(
+      ['vault', 'credentials', t.vaultId, '--out', file, ...extra],
+      vault.env(token),
+    );
+    expect(made.code, made.stderr).toBe(0);
+    return { file, value: JSON.parse(await readFile(file, 'utf8')) as VaultCredentials };
+  }
+
+  const keyringIdOf = async (m: Machine): Promise<string> =>
+    (JSON.parse(await readFile(join(m.configDir, 'keyring.json'), 'utf8')) as { id: string }).id;
+
+  /** An answer with the given ids replaced, to compare answers about different ids. */
+  const masked = (answer: unknown, ...ids: string[]): string =>
+    ids.reduce((text, id) => text.replaceAll(id, 'ID'), JSON.stringify(answer));
 
   afterAll(async () => {
     await http?.close();
@@ -149,5 +197,241 @@ describe('security: hostile clients against a real vault', () => {
     expect(
       await http.json('POST', ROUTES.blobsExist, token, { ids: [id.toString('hex')] }),
     ).toEqual({ missing: [id.toString('hex')] });
+  });
+
+  it("refuses a registration that only copied a keyring's JSON, and answers as for an unknown or another tenant's keyring", async () => {
+    const reader = json<{ token: string }>(
+      await runCoffer(
+        ['token', 'create', 'auditor', '--role', 'reader', '--json'],
+        vault.env(tenant.ownerToken),
+      ),
+    );
+    // A reader may read alpha's wrapped keyring (restore to another machine needs it) …
+    const copied = (await http.json(
+      'GET',
+      route(ROUTES.agentKeyring, { agent: alpha.agentId }),
+      reader.token,
+    )) as { keyringId: string; keyring: string };
+    const { value: creds } = await credentials(tenant, 'copied');
+    const unknown = await createKeyring('an unknown keyring passphrase', {
+      kdf: { N: 1024, r: 8, p: 1 },
+    });
+    const foreignId = await keyringIdOf(gamma);
+    const foreign = await http.json(
+      'GET',
+      route(ROUTES.agentKeyring, { agent: gamma.agentId }),
+      await agentToken(gamma),
+    );
+    const forged = { joinProof: randomBytes(64).toString('base64') };
+    const attempt = (keyring: string, extra: object = {}) =>
+      http.call('POST', ROUTES.register, '', {
+        secret: creds.secret,
+        name: 'intruder',
+        hostname: 'intruder',
+        keyring,
+        ...extra,
+      });
+    // … but registering with it, without or with a made-up proof, is refused …
+    const plain = await attempt(copied.keyring);
+    const made = await attempt(copied.keyring, forged);
+    // … exactly as for a keyring nobody has and for another tenant's keyring.
+    const nobody = await attempt(JSON.stringify(unknown.json), forged);
+    const theirs = await attempt((foreign as { keyring: string }).keyring, forged);
+    const theirsPlain = await attempt((foreign as { keyring: string }).keyring);
+    expect(plain.status).toBe(404);
+    const expected = masked(plain, copied.keyringId);
+    expect(masked(made, copied.keyringId)).toBe(expected);
+    expect(masked(nobody, unknown.json.id)).toBe(expected);
+    expect(masked(theirs, foreignId)).toBe(expected);
+    expect(masked(theirsPlain, foreignId)).toBe(expected);
+    // Nothing was consumed: the same credentials still register a machine of its own.
+    const own = new Machine(join(work.path, 'own-config'));
+    const registered = await own.run([
+      'register',
+      '--credentials',
+      join(work.path, 'copied.credentials'),
+    ]);
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(await keyringIdOf(own)).not.toBe(copied.keyringId);
+  });
+
+  it('lets a machine join a keyring with `register --keyring` and its passphrase', async () => {
+    const keyringFile = join(work.path, 'alpha.keyring.json');
+    const exported = await runCoffer(
+      ['agent', 'keyring', alpha.agentId, '--out', keyringFile],
+      vault.env(tenant.ownerToken),
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    const wrong = new Machine(join(work.path, 'wrong-config'), 'not the passphrase of alpha');
+    const refused = await wrong.run([
+      'register',
+      '--credentials',
+      (await credentials(tenant, 'wrong')).file,
+      '--keyring',
+      keyringFile,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/wrong passphrase/);
+    await expect(access(join(wrong.configDir, 'agent.json'))).rejects.toThrow(/ENOENT/);
+
+    const delta = new Machine(join(work.path, 'delta-config'));
+    const joined = json<{ agent: { id: string; keyringId: string } }>(
+      await delta.run([
+        'register',
+        '--credentials',
+        (await credentials(tenant, 'delta')).file,
+        '--keyring',
+        keyringFile,
+        '--json',
+      ]),
+    );
+    expect(joined.agent.keyringId).toBe(await keyringIdOf(alpha));
+    // It is in alpha's keyring: alpha's blobs are its blobs, and it backs up into them.
+    expect(
+      await http.json('POST', ROUTES.blobsExist, await agentToken(delta), { ids: [alphaPoint] }),
+    ).toEqual({ missing: [] });
+    const backup = await delta.run(['backup', source]);
+    expect(backup.code, backup.stderr).toBe(0);
+  });
+
+  it('joins a keyring made before join keys by an explicit grant, until its agent teaches the vault the key', async () => {
+    // A registration as an older agent made it: no join key.
+    const legacyKeyring = await createKeyring(PASSPHRASE, { kdf: { N: 1024, r: 8, p: 1 } });
+    const legacyText = JSON.stringify(legacyKeyring.json);
+    const { value: creds } = await credentials(tenant, 'legacy');
+    const created = await http.call('POST', ROUTES.register, '', {
+      secret: creds.secret,
+      name: 'legacy',
+      hostname: 'legacy',
+      keyring: legacyText,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const registration = created.body as {
+      token: string;
+      agent: { id: string };
+      vault: { id: string; name: string };
+    };
+    const legacy = new Machine(join(work.path, 'legacy-config'));
+    await saveAgent(
+      legacy.configDir,
+      {
+        format: 'coffer-agent',
+        version: 1,
+        url: creds.url,
+        fingerprint: creds.fingerprint,
+        tenantId: creds.tenantId,
+        vaultId: registration.vault.id,
+        vaultName: registration.vault.name,
+        agentId: registration.agent.id,
+        name: 'legacy',
+        keyringId: legacyKeyring.json.id,
+        registeredAt: new Date().toISOString(),
+      },
+      registration.token,
+      legacyText,
+    );
+    const keyringFile = join(work.path, 'legacy.keyring.json');
+    await writeFile(keyringFile, legacyText);
+    const joinWith = (file: string, name: string) =>
+      new Machine(join(work.path, `${name}-config`)).run([
+        'register',
+        '--credentials',
+        file,
+        '--keyring',
+        keyringFile,
+        '--name',
+        name,
+      ]);
+    // The vault has no join key for it yet: a proof cannot be checked, so it is refused.
+    const unproven = await joinWith((await credentials(tenant, 'unproven')).file, 'unproven');
+    expect(unproven.code).toBe(1);
+    expect(unproven.stderr).toMatch(/may join/);
+    // A grant needs the write role; an operator may make credentials but not grant a keyring.
+    const operator = json<{ token: string }>(
+      await runCoffer(
+        ['token', 'create', 'ops', '--role', 'operator', '--json'],
+        vault.env(tenant.ownerToken),
+      ),
+    );
+    const denied = await runCoffer(
+      [
+        'vault',
+        'credentials',
+        tenant.vaultId,
+        '--out',
+        join(work.path, 'denied.credentials'),
+        '--join-keyring',
+        legacyKeyring.json.id,
+      ],
+      vault.env(operator.token),
+    );
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/may not write/);
+    const granted = await credentials(tenant, 'granted', ['--join-keyring', legacyKeyring.json.id]);
+    expect(granted.value.joinKeyringId).toBe(legacyKeyring.json.id);
+    const withoutKeyring = await new Machine(join(work.path, 'nokeyring-config')).run([
+      'register',
+      '--credentials',
+      granted.file,
+    ]);
+    expect(withoutKeyring.code).toBe(2);
+    expect(withoutKeyring.stderr).toMatch(/pass --keyring FILE/);
+    expect((await joinWith(granted.file, 'granted')).code).toBe(0);
+    // The old agent's next backup gives the vault the join key; then the proof is enough.
+    const backup = await legacy.run(['backup', source]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const proven = await joinWith((await credentials(tenant, 'proven')).file, 'proven');
+    expect(proven.code, proven.stderr).toBe(0);
+  });
+
+  it("answers a commit of another tenant's point id exactly like a random id, and keeps points apart per keyring", async () => {
+    const token = await agentToken(gamma);
+    const commit = (manifest: string) =>
+      http.call('POST', ROUTES.points, token, {
+        item: 'default',
+        manifest,
+        hostname: 'gamma',
+        startTime: new Date().toISOString(),
+        endTime: new Date().toISOString(),
+        stats: {
+          files: 0,
+          directories: 0,
+          otherEntries: 0,
+          bytes: 0,
+          newFiles: 0,
+          changedFiles: 0,
+          unchangedFiles: 0,
+          addedBytes: 0,
+          storedBytes: 0,
+          warnings: 0,
+        },
+      });
+    const random = randomBytes(32).toString('hex');
+    const foreign = await commit(alphaPoint);
+    const unknown = await commit(random);
+    expect(foreign.status).toBe(409);
+    expect(masked(foreign, alphaPoint)).toBe(masked(unknown, random));
+    // Gamma's keyring may hold a manifest of the same id: it is gamma's own point, and alpha's
+    // point stays alpha's.
+    const writer = new PackWriter();
+    const manifest = randomBytes(64);
+    manifest[0] = 1;
+    manifest[1] = BlobType.manifest;
+    writer.add(Buffer.from(alphaPoint, 'hex'), BlobType.manifest, manifest);
+    const pack = writer.finish();
+    const uploaded = await http.upload(
+      route(ROUTES.packUpload, { pack: pack.name }),
+      token,
+      Buffer.concat(pack.bytes),
+    );
+    expect(uploaded.status).toBe(200);
+    const own = await commit(alphaPoint);
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    const listed = (await http.json(
+      'GET',
+      route(ROUTES.agentPoints, { agent: alpha.agentId }),
+      await agentToken(alpha),
+    )) as { points: { id: string; agentId: string }[] };
+    expect(listed.points.find((p) => p.id === alphaPoint)?.agentId).toBe(alpha.agentId);
   });
 });
