@@ -5,9 +5,11 @@
  */
 import { FsBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { CofferError } from '@coffer/core';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { openMetadataDb, type MetadataDb } from './db/connect.js';
+import { planBinding, readDataDirState, recordBinding } from './data-binding.js';
+import { openMetadataDb, probeMetadataDb, type MetadataDb } from './db/connect.js';
 import { hashSecret, newEntityId, newSecret } from './secrets.js';
 import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
@@ -32,9 +34,15 @@ export interface RunningVault {
   /** The admin token when this start created it (first start), else undefined. */
   newAdminToken: string | undefined;
   adminTokenPath: string;
+  /** Lines to show the operator, such as a data directory that others can read. */
+  warnings: string[];
   close(): Promise<void>;
 }
 
+/**
+ * Makes the service-admin token on first start. The file is written first and never replaced:
+ * a start killed before the database row was written adopts the token the file already holds.
+ */
 async function ensureAdminToken(meta: MetadataDb, path: string): Promise<string | undefined> {
   const existing = await meta.db
     .selectFrom('tokens')
@@ -42,8 +50,19 @@ async function ensureAdminToken(meta: MetadataDb, path: string): Promise<string 
     .where('kind', '=', 'admin')
     .executeTakeFirst();
   if (existing) return undefined;
-  const token = newSecret('cft_admin');
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  let token = newSecret('cft_admin');
+  try {
+    await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    token = (await readFile(path, 'utf8')).trim();
+    if (!/^cft_admin_[A-Za-z0-9_-]{10,190}$/.test(token)) {
+      throw new CofferError(
+        'USAGE',
+        `${path} exists but holds no admin token, and the database has none; move it away to make a new one`,
+      );
+    }
+  }
   await meta.db
     .insertInto('tokens')
     .values({
@@ -60,13 +79,39 @@ async function ensureAdminToken(meta: MetadataDb, path: string): Promise<string 
   return token;
 }
 
+/** One line about a data directory that other users can read or write, else undefined. */
+async function dataDirWarning(dataDir: string): Promise<string | undefined> {
+  const mode = (await stat(dataDir)).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  return (
+    `warning: data directory ${dataDir} is open to other users (mode ${mode.toString(8)}); ` +
+    `it holds the vault's key, tokens and metadata: chmod 700 ${dataDir}`
+  );
+}
+
 /** Starts the vault; resolves once it listens. */
 export async function startVault(options: ServeOptions): Promise<RunningVault> {
   const dataDir = resolve(options.dataDir);
+  const dbUrl = options.db ?? `sqlite:${join(dataDir, 'metadata.sqlite')}`;
+  const dbName = options.db
+    ? `the database ${options.db.replace(/\/\/[^@/]*@/, '//…@')}`
+    : join(dataDir, 'metadata.sqlite');
+  // Before anything is created: a data directory and a database that do not belong together
+  // are refused, so neither is started with the other's certificate, packs or tokens.
+  const plan = planBinding(await readDataDirState(dataDir), await probeMetadataDb(dbUrl), dbName);
+  if (plan.kind === 'refuse') throw new CofferError('USAGE', plan.message);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const warning = await dataDirWarning(dataDir);
+  const meta = await openMetadataDb(dbUrl);
+  try {
+    await recordBinding(meta, dataDir, plan);
+  } catch (error) {
+    await meta.close();
+    throw error;
+  }
   await mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
   await mkdir(join(dataDir, 'blobs'), { recursive: true, mode: 0o700 });
   const tls = await ensureTlsIdentity(join(dataDir, 'tls'));
-  const meta = await openMetadataDb(options.db ?? `sqlite:${join(dataDir, 'metadata.sqlite')}`);
   const adminTokenPath = join(dataDir, 'admin.token');
   const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -99,6 +144,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     fingerprint: tls.fingerprint,
     newAdminToken,
     adminTokenPath,
+    warnings: warning ? [warning] : [],
     async close() {
       await lifecycle.stop();
       await app.close();

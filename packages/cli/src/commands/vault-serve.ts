@@ -52,6 +52,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   });
+  for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;
   const dataArg = dataDir === DEFAULT_DATA_DIR ? '' : ` --data ${dataDir}`;
   printLines(

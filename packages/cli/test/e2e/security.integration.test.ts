@@ -4,6 +4,7 @@
  */
 import { ROUTES, route, type VaultCredentials } from '@coffer/api';
 import { saveAgent } from '@coffer/agent';
+import { openMetadataDb } from '@coffer/vault';
 import {
   BlobType,
   PackWriter,
@@ -14,10 +15,11 @@ import {
   type MasterKeys,
 } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createPgDatabase,
   json,
   Machine,
   PASSPHRASE,
@@ -27,6 +29,7 @@ import {
   tempDir,
   VaultProcess,
   type TenantSetup,
+  type TestDb,
 } from './harness.js';
 import { pinnedDispatcherForTests, sendLargeBody } from './http.js';
 
@@ -433,5 +436,131 @@ describe('security: hostile clients against a real vault', () => {
       await agentToken(alpha),
     )) as { points: { id: string; agentId: string }[] };
     expect(listed.points.find((p) => p.id === alphaPoint)?.agentId).toBe(alpha.agentId);
+  });
+});
+
+describe('security: the data directory and its metadata database', () => {
+  let work: { path: string; cleanup(): Promise<void> };
+  const databases: TestDb[] = [];
+
+  beforeAll(async () => {
+    work = await tempDir('coffer-datadir-');
+  });
+
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+    await work?.cleanup();
+  });
+
+  const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
+  const sqliteFiles = (dir: string) =>
+    ['metadata.sqlite', 'metadata.sqlite-wal', 'metadata.sqlite-shm'].map((f) => join(dir, f));
+  const serve = (dataDir: string, db?: string) =>
+    runCoffer([
+      'vault',
+      'serve',
+      '--data',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      ...(db ? ['--db', db] : []),
+    ]);
+  const startStop = async (dataDir: string, db?: string): Promise<VaultProcess> => {
+    const vault = new VaultProcess(dataDir, db);
+    await vault.start();
+    await vault.stop();
+    return vault;
+  };
+  const pgDatabase = async (): Promise<string> => {
+    const db = await createPgDatabase();
+    databases.push(db);
+    return db.url!;
+  };
+
+  it('creates metadata.sqlite and its WAL files 0600 in a 0755 directory, narrows older 0644 files, and warns', async () => {
+    const dir = join(work.path, 'open');
+    await mkdir(dir);
+    await chmod(dir, 0o755);
+    // Checked while the vault runs: SQLite may remove its WAL files when it closes.
+    const running = async (check: (vault: VaultProcess) => Promise<void>) => {
+      const vault = new VaultProcess(dir);
+      await vault.start();
+      try {
+        await check(vault);
+      } finally {
+        await vault.stop();
+      }
+    };
+    await running(async (vault) => {
+      for (const file of sqliteFiles(dir)) expect(await mode(file), file).toBe(0o600);
+      const warnings = vault.output.split('\n').filter((l) => l.startsWith('warning:'));
+      expect(warnings).toEqual([
+        `warning: data directory ${dir} is open to other users (mode 755); it holds the vault's key, tokens and metadata: chmod 700 ${dir}`,
+      ]);
+    });
+    // Files an older version left readable are narrowed at the next start.
+    for (const file of sqliteFiles(dir)) await chmod(file, 0o644).catch(() => undefined);
+    await chmod(join(dir, 'metadata.sqlite'), 0o644);
+    await running(async () => {
+      for (const file of sqliteFiles(dir)) expect(await mode(file), file).toBe(0o600);
+    });
+    await chmod(dir, 0o700);
+    expect((await startStop(dir)).output).not.toMatch(/warning:/);
+  });
+
+  it('refuses a data directory with another database, both ways round, and creates or overwrites nothing', async () => {
+    const pg = await pgDatabase();
+    const onPg = join(work.path, 'on-pg');
+    await startStop(onPg, pg);
+    const token = await readFile(join(onPg, 'admin.token'), 'utf8');
+    // The newcomer trap: the right --data, the --db forgotten.
+    const forgotten = await serve(onPg);
+    expect(forgotten.code).toBe(2);
+    expect(forgotten.stderr.trim().split('\n')).toHaveLength(1);
+    expect(forgotten.stderr).toMatch(/belongs to the metadata database of instance [0-9a-f]{32}/);
+    await expect(access(join(onPg, 'metadata.sqlite'))).rejects.toThrow(/ENOENT/);
+    expect(await readFile(join(onPg, 'admin.token'), 'utf8')).toBe(token);
+    // The reverse: the right --db, a new --data.
+    const fresh = join(work.path, 'fresh');
+    const wrongData = await serve(fresh, pg);
+    expect(wrongData.code).toBe(2);
+    expect(wrongData.stderr).toContain(`belongs to data directory ${onPg}`);
+    await expect(access(fresh)).rejects.toThrow(/ENOENT/);
+    // A data directory of one database started with another, used or new.
+    const onSqlite = join(work.path, 'on-sqlite');
+    await startStop(onSqlite);
+    const otherPg = await pgDatabase();
+    const swapped = await serve(onSqlite, otherPg);
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toMatch(/does not exist yet/);
+    const swappedBack = await serve(onSqlite, pg);
+    expect(swappedBack.code).toBe(2);
+    expect(swappedBack.stderr).toMatch(/belongs to instance/);
+    // Nothing was created in the unused database: it still binds to a new data directory.
+    await startStop(join(work.path, 'other-pg'), otherPg);
+  });
+
+  it('binds an older vault on its first start after the upgrade, but refuses an older data directory whose database is missing', async () => {
+    const dir = join(work.path, 'older');
+    await startStop(dir);
+    // As an older version left it: no vault.json, no instance id in the database.
+    const meta = await openMetadataDb(`sqlite:${join(dir, 'metadata.sqlite')}`);
+    await meta.db.deleteFrom('settings').execute();
+    await meta.close();
+    await rm(join(dir, 'vault.json'));
+    const token = await readFile(join(dir, 'admin.token'), 'utf8');
+    const upgraded = await startStop(dir);
+    expect(upgraded.adminToken).toBe(token.trim());
+    expect(JSON.parse(await readFile(join(dir, 'vault.json'), 'utf8'))).toMatchObject({
+      instanceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    // An older data directory whose database is elsewhere: refused, no new database made.
+    await rm(join(dir, 'vault.json'));
+    for (const file of sqliteFiles(dir)) await rm(file, { force: true });
+    const refused = await serve(dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/was used with another metadata database/);
+    await expect(access(join(dir, 'metadata.sqlite'))).rejects.toThrow(/ENOENT/);
+    expect(await readFile(join(dir, 'admin.token'), 'utf8')).toBe(token);
   });
 });

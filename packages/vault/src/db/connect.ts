@@ -1,10 +1,11 @@
 /**
  * @module db/connect
  * Opens the metadata database named by a URL: `sqlite:PATH` (the embedded default) or
- * `postgres://…`, and migrates it.
+ * `postgres://…`, and migrates it; or looks at one without creating or changing anything.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import pg from 'pg';
 import { migrate, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -15,28 +16,68 @@ export interface MetadataDb {
   close(): Promise<void>;
 }
 
+/** What a database holds before a vault starts with it. */
+export type MetadataDbProbe =
+  | { exists: false }
+  | {
+      exists: true;
+      /** The instance id of the data directory it belongs to (settings), if bound. */
+      instanceId: string | null;
+      /** The data directory it was bound to, as an absolute path, if bound. */
+      dataDir: string | null;
+      /** True once a vault start made its service-admin token. */
+      hasAdmin: boolean;
+    };
+
 // BIGINT columns hold sizes and millisecond times, all far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+const isPostgres = (url: string): boolean =>
+  url.startsWith('postgres://') || url.startsWith('postgresql://');
+
+/** The file of a `sqlite:` URL, or undefined for an in-memory database. */
+function sqlitePath(url: string): string | undefined {
+  const path = url.slice('sqlite:'.length);
+  return path === '' || path === ':memory:' ? undefined : path;
+}
+
+function badUrl(url: string): Error {
+  return new Error(`--db ${url}: expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
+}
+
+/**
+ * The database file and its WAL files hold wrapped keyrings and token hashes: only the vault's
+ * user may read them. A new file is created 0600 (SQLite gives its -wal and -shm files the
+ * mode of the database file), and files an older version left readable are narrowed.
+ */
+function restrictSqliteFiles(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
 
 /** Opens and migrates the database at `url`. */
 export async function openMetadataDb(url: string): Promise<MetadataDb> {
   let db: Kysely<Database>;
   let dialect: Dialect;
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+  if (isPostgres(url)) {
     dialect = 'postgres';
     db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }),
     });
   } else if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
-    const sqlite = new BetterSqlite3(url.slice('sqlite:'.length));
+    const path = sqlitePath(url);
+    if (path !== undefined) restrictSqliteFiles(path);
+    const sqlite = new BetterSqlite3(path ?? ':memory:');
     sqlite.pragma('journal_mode = WAL');
     // FULL: a committed recovery point survives a power cut, not only a process crash.
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 10000');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
-    throw new Error(`--db ${url}: expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
+    throw badUrl(url);
   }
   try {
     await migrate(db, dialect);
@@ -45,4 +86,68 @@ export async function openMetadataDb(url: string): Promise<MetadataDb> {
     throw error;
   }
   return { db, dialect, close: () => db.destroy() };
+}
+
+interface ProbeRows {
+  tables: string[];
+  setting(key: string): Promise<string | null>;
+  hasAdmin(): Promise<boolean>;
+}
+
+async function probeFrom(rows: ProbeRows): Promise<MetadataDbProbe> {
+  // A database no vault has migrated yet is as good as absent.
+  if (!rows.tables.includes('kysely_migration')) return { exists: false };
+  const bound = rows.tables.includes('settings');
+  return {
+    exists: true,
+    instanceId: bound ? await rows.setting('instance_id') : null,
+    dataDir: bound ? await rows.setting('data_dir') : null,
+    hasAdmin: rows.tables.includes('tokens') && (await rows.hasAdmin()),
+  };
+}
+
+/** Looks at the database at `url` without creating, migrating or changing anything. */
+export async function probeMetadataDb(url: string): Promise<MetadataDbProbe> {
+  if (isPostgres(url)) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const tables = await client.query<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      return await probeFrom({
+        tables: tables.rows.map((r) => r.name),
+        setting: async (key) =>
+          (
+            await client.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [
+              key,
+            ])
+          ).rows[0]?.value ?? null,
+        hasAdmin: async () =>
+          (await client.query("SELECT 1 FROM tokens WHERE kind = 'admin' LIMIT 1")).rowCount !== 0,
+      });
+    } finally {
+      await client.end();
+    }
+  }
+  if (!url.startsWith('sqlite:')) throw badUrl(url);
+  const path = sqlitePath(url);
+  if (path === undefined || !existsSync(path)) return { exists: false };
+  const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
+    const tables = sqlite
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all();
+    return await probeFrom({
+      tables: tables.map((r) => r.name),
+      setting: async (key) =>
+        sqlite
+          .prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?')
+          .get(key)?.value ?? null,
+      hasAdmin: async () =>
+        sqlite.prepare("SELECT 1 FROM tokens WHERE kind = 'admin' LIMIT 1").get() !== undefined,
+    });
+  } finally {
+    sqlite.close();
+  }
 }
