@@ -266,8 +266,10 @@ export class Restore {
       const path = join(dir, entry.name);
       const hexes = (entry.content ?? []).map((c) => idHex(c.id));
       const plaintexts = hexes.map((hex) => prefetched.get(hex));
-      const unusable = plaintexts.find((p) => !(p instanceof Buffer));
-      if (plaintexts.length > 0 && unusable !== undefined) {
+      // Indexed, not found: a missing blob is an undefined element, which find() cannot report.
+      const at = plaintexts.findIndex((p) => !(p instanceof Buffer));
+      if (at >= 0) {
+        const unusable = plaintexts[at];
         const why =
           unusable instanceof Error ? unusable.message : 'a blob is missing from the vault';
         this.warn(path, `${show(path)}: ${why}`);

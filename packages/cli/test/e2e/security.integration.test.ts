@@ -10,12 +10,16 @@ import {
   PackWriter,
   blobId,
   createKeyring,
+  encodeManifest,
+  encodeTree,
+  EntryType,
   openKeyring,
   sealBlob,
   type MasterKeys,
+  type TreeEntry,
 } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -436,6 +440,127 @@ describe('security: hostile clients against a real vault', () => {
       await agentToken(alpha),
     )) as { points: { id: string; agentId: string }[] };
     expect(listed.points.find((p) => p.id === alphaPoint)?.agentId).toBe(alpha.agentId);
+  });
+
+  it('restores and verifies a point whose tree omits a footer ref, naming the file whose blob is missing', async () => {
+    // A co-agent holds the keys: it can seal a tree whose footer entry leaves out a content id
+    // that was never uploaded. The vault cannot see into the tree, so it accepts the commit.
+    const keys = await agentKeys(alpha);
+    const token = await agentToken(alpha);
+    const good = Buffer.from('this file was uploaded\n');
+    const goodId = blobId(keys.idKey, good);
+    const lost = Buffer.from('this content never reached the vault\n');
+    const lostId = blobId(keys.idKey, lost);
+    const file = (name: string, content: Buffer, id: Buffer): TreeEntry => ({
+      name: Buffer.from(name),
+      type: EntryType.file,
+      mode: 0o644,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      mtimeNs: 1_700_000_000_000_000_000n,
+      ctimeNs: 1_700_000_000_000_000_000n,
+      size: content.length,
+      device: 0,
+      inode: 0,
+      links: 1,
+      rdev: 0,
+      content: [{ id, length: content.length }],
+    });
+    const dirEntry = (name: string, subtree: Buffer): TreeEntry => ({
+      ...file(name, Buffer.alloc(0), Buffer.alloc(32)),
+      type: EntryType.directory,
+      mode: 0o755,
+      size: 0,
+      content: undefined,
+      subtree,
+    });
+    const inner = encodeTree([file('good.txt', good, goodId), file('lost.txt', lost, lostId)]);
+    const innerId = blobId(keys.idKey, inner);
+    const root = encodeTree([dirEntry('crafted', innerId)]);
+    const rootId = blobId(keys.idKey, root);
+    const manifest = encodeManifest({
+      tree: rootId,
+      paths: [Buffer.from('/crafted')],
+      hostname: 'alpha',
+      username: 'mallory',
+      startTimeNs: 1n,
+      endTimeNs: 2n,
+      item: 'crafted',
+      tags: [],
+      excludes: [],
+      stats: {
+        files: 2,
+        directories: 1,
+        otherEntries: 0,
+        bytes: good.length + lost.length,
+        newFiles: 2,
+        changedFiles: 0,
+        unchangedFiles: 0,
+        addedBytes: 0,
+        storedBytes: 0,
+        warnings: 0,
+      },
+      program: 'crafted by a co-agent',
+    });
+    const manifestId = blobId(keys.idKey, manifest);
+    const writer = new PackWriter();
+    writer.add(goodId, BlobType.data, sealBlob(keys, BlobType.data, goodId, good));
+    // The lying ref list: lost.txt's content id is left out.
+    writer.add(innerId, BlobType.tree, sealBlob(keys, BlobType.tree, innerId, inner), [goodId]);
+    writer.add(rootId, BlobType.tree, sealBlob(keys, BlobType.tree, rootId, root), [innerId]);
+    writer.add(
+      manifestId,
+      BlobType.manifest,
+      sealBlob(keys, BlobType.manifest, manifestId, manifest),
+      [rootId],
+    );
+    const pack = writer.finish();
+    const uploaded = await http.upload(
+      route(ROUTES.packUpload, { pack: pack.name }),
+      token,
+      Buffer.concat(pack.bytes),
+    );
+    expect(uploaded.status).toBe(200);
+    const committed = await http.call('POST', ROUTES.points, token, {
+      item: 'crafted',
+      manifest: manifestId.toString('hex'),
+      hostname: 'alpha',
+      startTime: new Date().toISOString(),
+      endTime: new Date().toISOString(),
+      stats: {
+        files: 2,
+        directories: 1,
+        otherEntries: 0,
+        bytes: 0,
+        newFiles: 2,
+        changedFiles: 0,
+        unchangedFiles: 0,
+        addedBytes: 0,
+        storedBytes: 0,
+        warnings: 0,
+      },
+    });
+    expect(committed.status, JSON.stringify(committed.body)).toBe(201);
+    const point = manifestId.toString('hex');
+
+    const target = join(work.path, 'crafted-restore');
+    const restored = await alpha.run(['restore', point, '--target', target]);
+    const restoreOutput = restored.stdout + restored.stderr;
+    expect(restored.code, restoreOutput).toBe(3);
+    expect(restoreOutput).not.toMatch(/unexpected error/);
+    expect(restoreOutput).toMatch(/crafted\/lost\.txt: .*missing/);
+    expect(await readFile(join(target, 'crafted', 'good.txt'))).toEqual(good);
+    expect(await readdir(join(target, 'crafted'))).toEqual(['good.txt']);
+    for (const args of [
+      ['verify', point],
+      ['verify', point, '--read-data'],
+    ]) {
+      const verified = await alpha.run(args);
+      const output = verified.stdout + verified.stderr;
+      expect(verified.code, output).not.toBe(0);
+      expect(output).not.toMatch(/unexpected error/);
+      expect(output).toMatch(/crafted\/lost\.txt: .*missing/);
+    }
   });
 });
 
