@@ -22,6 +22,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPgDatabase,
@@ -596,20 +597,21 @@ describe('security: the data directory and its metadata database', () => {
         `warning: data directory ${dir} is open to other users (mode 755); it holds the vault's key, tokens and metadata: chmod 700 ${dir}`,
       ]);
     });
-    // Files an older version left readable are narrowed at the next start.
+    // Files an older version left readable are narrowed at the next start; a closed data
+    // directory gets no warning.
     for (const file of sqliteFiles(dir)) await chmod(file, 0o644).catch(() => undefined);
     await chmod(join(dir, 'metadata.sqlite'), 0o644);
-    await running(async () => {
-      for (const file of sqliteFiles(dir)) expect(await mode(file), file).toBe(0o600);
-    });
     await chmod(dir, 0o700);
-    expect((await startStop(dir)).output).not.toMatch(/warning:/);
+    await running(async (vault) => {
+      for (const file of sqliteFiles(dir)) expect(await mode(file), file).toBe(0o600);
+      expect(vault.output).not.toMatch(/warning:/);
+    });
   });
 
   it('refuses a data directory with another database, both ways round, and creates or overwrites nothing', async () => {
-    const pg = await pgDatabase();
+    const firstPg = await pgDatabase();
     const onPg = join(work.path, 'on-pg');
-    await startStop(onPg, pg);
+    await startStop(onPg, firstPg);
     const token = await readFile(join(onPg, 'admin.token'), 'utf8');
     // The newcomer trap: the right --data, the --db forgotten.
     const forgotten = await serve(onPg);
@@ -620,7 +622,7 @@ describe('security: the data directory and its metadata database', () => {
     expect(await readFile(join(onPg, 'admin.token'), 'utf8')).toBe(token);
     // The reverse: the right --db, a new --data.
     const fresh = join(work.path, 'fresh');
-    const wrongData = await serve(fresh, pg);
+    const wrongData = await serve(fresh, firstPg);
     expect(wrongData.code).toBe(2);
     expect(wrongData.stderr).toContain(`belongs to data directory ${onPg}`);
     await expect(access(fresh)).rejects.toThrow(/ENOENT/);
@@ -631,11 +633,17 @@ describe('security: the data directory and its metadata database', () => {
     const swapped = await serve(onSqlite, otherPg);
     expect(swapped.code).toBe(2);
     expect(swapped.stderr).toMatch(/does not exist yet/);
-    const swappedBack = await serve(onSqlite, pg);
+    const swappedBack = await serve(onSqlite, firstPg);
     expect(swappedBack.code).toBe(2);
     expect(swappedBack.stderr).toMatch(/belongs to instance/);
-    // Nothing was created in the unused database: it still binds to a new data directory.
-    await startStop(join(work.path, 'other-pg'), otherPg);
+    // Nothing was created in the unused database.
+    const client = new pg.Client({ connectionString: otherPg });
+    await client.connect();
+    const tables = await client.query(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    await client.end();
+    expect(tables.rowCount).toBe(0);
   });
 
   it('binds an older vault on its first start after the upgrade, but refuses an older data directory whose database is missing', async () => {
