@@ -14,3 +14,5 @@ export const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\x
 export const MAX_BATCH_IDS = 10_000;
 export const IdBatch = Type.Array(HexId, { maxItems: MAX_BATCH_IDS });
 export const Timestamp = Type.String({ format: 'date-time' });
+/** A non-negative integer in a query string (query values are text; the vault does not coerce). */
+export const QueryInteger = Type.String({ pattern: '^[0-9]{1,15}$' });

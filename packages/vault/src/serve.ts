@@ -6,7 +6,9 @@
 import { FsBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { smtpMailer } from './alerts/mail.js';
 import { openMetadataDb, type MetadataDb } from './db/connect.js';
 import { hashSecret, newEntityId, newSecret } from './secrets.js';
 import { buildServer } from './server.js';
@@ -23,6 +25,10 @@ export interface ServeOptions {
   /** The URL written into credentials files; default https://HOST:PORT. */
   publicUrl?: string;
   logLevel?: string;
+  /** The SMTP server alert e-mails go through: smtp://[USER:PASSWORD@]HOST:PORT or smtps://…. */
+  smtp?: string;
+  /** The From address of alert e-mails; default coffer@HOSTNAME. */
+  mailFrom?: string;
 }
 
 export interface RunningVault {
@@ -66,6 +72,9 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
   await mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
   await mkdir(join(dataDir, 'blobs'), { recursive: true, mode: 0o700 });
   const tls = await ensureTlsIdentity(join(dataDir, 'tls'));
+  const mailer = options.smtp
+    ? smtpMailer(options.smtp, options.mailFrom ?? `coffer@${hostname()}`)
+    : undefined;
   const meta = await openMetadataDb(options.db ?? `sqlite:${join(dataDir, 'metadata.sqlite')}`);
   const adminTokenPath = join(dataDir, 'admin.token');
   const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
@@ -83,6 +92,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
       fingerprint: tls.fingerprint,
       now: () => Date.now(),
       lifecycle,
+      ...(mailer ? { mailer } : {}),
     },
     tls,
     logger: { level: options.logLevel ?? 'warn' },
@@ -101,6 +111,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     adminTokenPath,
     async close() {
       await lifecycle.stop();
+      mailer?.close();
       await app.close();
       await meta.close();
     },

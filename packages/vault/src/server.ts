@@ -4,9 +4,13 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { VaultContext } from './context.js';
+import { installAudit } from './audit/hook.js';
 import { installAuth } from './plugins/auth.js';
 import { installErrorHandler } from './plugins/errors.js';
+import { alertRoutes } from './routes/alerts.js';
+import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { notifyRoutes } from './routes/notify.js';
 import { restoreRoutes } from './routes/restore.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 
@@ -29,9 +33,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.decorate('vault', options.context);
   installErrorHandler(app);
   installAuth(app);
+  installAudit(app);
   tenancyRoutes(app);
   backupRoutes(app);
   restoreRoutes(app);
+  auditRoutes(app);
+  alertRoutes(app);
+  notifyRoutes(app);
   await app.ready();
   return app;
 }
