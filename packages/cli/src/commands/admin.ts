@@ -14,7 +14,8 @@ export interface JsonOption {
   json?: boolean;
 }
 
-async function withClient<T>(
+/** Runs `work` with an admin client, closing it after. */
+export async function withClient<T>(
   options: AdminOptions,
   work: (c: VaultClient) => Promise<T>,
 ): Promise<T> {

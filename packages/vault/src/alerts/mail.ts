@@ -3,7 +3,7 @@
  * Sends alert e-mails through the SMTP server of the vault's configuration (nodemailer).
  */
 import { CofferError } from '@coffer/core';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** Sends one plain-text e-mail at a time. */
 export interface Mailer {
@@ -37,20 +37,29 @@ export function smtpMailer(url: string, from: string): Mailer {
   if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
     throw new CofferError('USAGE', `--smtp ${smtpServerName(url)}: use smtp:// or smtps://`);
   }
-  const transport = nodemailer.createTransport({
-    url,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 30_000,
-  });
+  // Loaded on the first e-mail: every admin command imports this package for its TLS helpers.
+  let transport: Promise<Transporter> | undefined;
+  const open = async (): Promise<Transporter> => {
+    const nodemailer = await import('nodemailer');
+    return nodemailer.createTransport({
+      url,
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 30_000,
+    });
+  };
   return {
     from,
     server: smtpServerName(url),
     async send(message) {
-      await transport.sendMail({ from, ...message });
+      transport ??= open();
+      await (await transport).sendMail({ from, ...message });
     },
     close() {
-      transport.close();
+      void transport?.then(
+        (t) => t.close(),
+        () => undefined,
+      );
     },
   };
 }
