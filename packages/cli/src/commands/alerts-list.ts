@@ -44,7 +44,7 @@ export function alertsList(options: AlertsListOptions): Promise<number> {
     const result = await client.alerts({ state: options.state, vault: vault?.id, limit });
     if (options.json) printJson(result);
     else if (result.alerts.length === 0)
-      printLines(`No ${options.state ?? ''} alerts.`.replace('  ', ' '));
+      printLines(options.state ? `No ${options.state} alerts.` : 'No alerts.');
     else {
       const names = new Map(vaults.map((v) => [v.id, v.name]));
       printLines(...result.alerts.flatMap((a) => describeAlert(a, names)));
