@@ -23,7 +23,10 @@ export function addAlertCommands(program: Command, lazy: Lazy): void {
       .addHelpText('after', '\nExample:\n  coffer alerts --state open'),
   ).action(lazy(() => import('../commands/alerts-list.js'), 'alertsList'));
 
-  const alert = program.command('alert').description('act on one alert');
+  const alert = program
+    .command('alert')
+    .description('act on one alert')
+    .addHelpText('after', '\nExample:\n  coffer alert ack al_5f0c2b9e1d3a4c6b');
   adminOptions(
     alert
       .command('ack <id>')
@@ -31,7 +34,13 @@ export function addAlertCommands(program: Command, lazy: Lazy): void {
       .addHelpText('after', '\nExample:\n  coffer alert ack al_5f0c2b9e1d3a4c6b'),
   ).action(lazy(() => import('../commands/alert-ack.js'), 'alertAck'));
 
-  const notify = program.command('notify').description("where a vault's alerts are sent");
+  const notify = program
+    .command('notify')
+    .description("where a vault's alerts are sent")
+    .addHelpText(
+      'after',
+      '\nExample:\n  coffer notify set my-vault --email ops@example.com\n  coffer notify test my-vault',
+    );
   adminOptions(
     notify
       .command('set <vault>')

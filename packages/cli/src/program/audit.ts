@@ -9,7 +9,8 @@ import { adminOptions, type Lazy } from './options.js';
 export function addAuditCommands(program: Command, lazy: Lazy): void {
   const audit = program
     .command('audit')
-    .description('the audit log: every state-changing call, who made it, and its outcome');
+    .description('the audit log: every state-changing call, who made it, and its outcome')
+    .addHelpText('after', '\nExample:\n  coffer audit --since 7d\n  coffer audit verify');
   adminOptions(
     audit
       .command('list', { isDefault: true })
