@@ -20,3 +20,5 @@ export const IdBatch = Type.Array(HexId, { maxItems: MAX_BATCH_IDS });
  */
 export const BODY_LIMITS = { json: 64 * 1024, idBatch: 1024 * 1024, register: 160 * 1024 } as const;
 export const Timestamp = Type.String({ format: 'date-time' });
+/** A non-negative integer in a query string (query values are text; the vault does not coerce). */
+export const QueryInteger = Type.String({ pattern: '^[0-9]{1,15}$' });

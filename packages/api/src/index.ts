@@ -9,3 +9,5 @@ export * from './tenancy.js';
 export * from './backup.js';
 export * from './restore.js';
 export * from './routes.js';
+export * from './audit.js';
+export * from './alerts.js';

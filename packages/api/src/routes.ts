@@ -21,6 +21,12 @@ export const ROUTES = {
   blobsExist: '/v1/blobs/exists',
   packUpload: '/v1/packs/:pack',
   points: '/v1/points',
+  audit: '/v1/audit',
+  auditVerify: '/v1/audit/verify',
+  alerts: '/v1/alerts',
+  alertAck: '/v1/alerts/:alert/ack',
+  vaultNotify: '/v1/vaults/:vault/notify',
+  vaultNotifyTest: '/v1/vaults/:vault/notify/test',
 } as const;
 
 /** Fills the `:name` segments of a route path, URL-encoding each value. */

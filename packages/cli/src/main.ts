@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, reportError } from './exit.js';
+import { addAlertCommands } from './program/alerts.js';
+import { addAuditCommands } from './program/audit.js';
 import { addDataCommands } from './program/data.js';
 import type { Action, Lazy } from './program/options.js';
 import { addTenancyCommands } from './program/tenancy.js';
@@ -36,6 +38,8 @@ Examples:
   addVaultCommands(program, lazy);
   addTenancyCommands(program, lazy);
   addDataCommands(program, lazy);
+  addAlertCommands(program, lazy);
+  addAuditCommands(program, lazy);
 
   program.exitOverride();
   return program;

@@ -3,6 +3,7 @@
  * What every route can reach: the metadata database, the blob store and the service's identity.
  */
 import type { BlobStore } from '@coffer/storage';
+import type { Mailer } from './alerts/mail.js';
 import type { Kysely } from 'kysely';
 import type { Dialect } from './db/migrations/context.js';
 import type { Database } from './db/schema.js';
@@ -23,6 +24,8 @@ export interface VaultContext {
   now(): number;
   /** Background tasks; routes `wake` one after queueing work for it. */
   lifecycle: LifecycleRunner;
+  /** Sends alert e-mails; absent when the vault was started without an SMTP server. */
+  mailer?: Mailer;
 }
 
 declare module 'fastify' {

@@ -7,7 +7,9 @@ import { FsBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import { CofferError } from '@coffer/core';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { smtpMailer } from './alerts/mail.js';
 import { planBinding, readDataDirState, recordBinding } from './data-binding.js';
 import { openMetadataDb, probeMetadataDb, type MetadataDb } from './db/connect.js';
 import { hashSecret, newEntityId, newSecret } from './secrets.js';
@@ -25,6 +27,10 @@ export interface ServeOptions {
   /** The URL written into credentials files; default https://HOST:PORT. */
   publicUrl?: string;
   logLevel?: string;
+  /** The SMTP server alert e-mails go through: smtp://[USER:PASSWORD@]HOST:PORT or smtps://…. */
+  smtp?: string;
+  /** The From address of alert e-mails; default coffer@HOSTNAME. */
+  mailFrom?: string;
 }
 
 export interface RunningVault {
@@ -112,6 +118,9 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
   await mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
   await mkdir(join(dataDir, 'blobs'), { recursive: true, mode: 0o700 });
   const tls = await ensureTlsIdentity(join(dataDir, 'tls'));
+  const mailer = options.smtp
+    ? smtpMailer(options.smtp, options.mailFrom ?? `coffer@${hostname()}`)
+    : undefined;
   const adminTokenPath = join(dataDir, 'admin.token');
   const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -128,6 +137,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
       fingerprint: tls.fingerprint,
       now: () => Date.now(),
       lifecycle,
+      ...(mailer ? { mailer } : {}),
     },
     tls,
     logger: { level: options.logLevel ?? 'warn' },
@@ -147,6 +157,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     warnings: warning ? [warning] : [],
     async close() {
       await lifecycle.stop();
+      mailer?.close();
       await app.close();
       await meta.close();
     },

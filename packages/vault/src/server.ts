@@ -5,10 +5,14 @@
 import { BODY_LIMITS } from '@coffer/api';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { VaultContext } from './context.js';
+import { installAudit } from './audit/hook.js';
 import { installAuth } from './plugins/auth.js';
 import { installBodyRules } from './plugins/body.js';
 import { installErrorHandler } from './plugins/errors.js';
+import { alertRoutes } from './routes/alerts.js';
+import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { notifyRoutes } from './routes/notify.js';
 import { restoreRoutes } from './routes/restore.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 
@@ -34,9 +38,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Authentication first: an unauthenticated request is refused before its body is looked at.
   installAuth(app);
   installBodyRules(app);
+  installAudit(app);
   tenancyRoutes(app);
   backupRoutes(app);
   restoreRoutes(app);
+  auditRoutes(app);
+  alertRoutes(app);
+  notifyRoutes(app);
   await app.ready();
   return app;
 }

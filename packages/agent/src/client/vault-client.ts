@@ -5,6 +5,14 @@
  */
 import type {
   AgentList,
+  Alert,
+  AlertList,
+  AlertState,
+  AuditList,
+  AuditVerifyResponse,
+  NotifySettings,
+  NotifyTestResult,
+  SetNotifyRequest,
   CommitPointRequest,
   CreateTenantResponse,
   CreateTokenResponse,
@@ -285,4 +293,51 @@ export class VaultClient {
     }
     return bytes;
   }
+
+  /** Tenant owner or service admin: one page of the audit log (oldest first). */
+  auditLog(
+    query: { since?: string; after?: number; limit?: number; tenant?: string } = {},
+  ): Promise<AuditList> {
+    return this.json('GET', ROUTES.audit + queryString(query));
+  }
+
+  /** Tenant owner (its chain) or service admin (every chain): recomputes the audit chains. */
+  verifyAudit(): Promise<AuditVerifyResponse> {
+    return this.json('GET', ROUTES.auditVerify);
+  }
+
+  /** Tenant user: alerts, newest first, with their deliveries. */
+  alerts(query: { state?: AlertState; vault?: string; limit?: number } = {}): Promise<AlertList> {
+    return this.json('GET', ROUTES.alerts + queryString(query));
+  }
+
+  /** Tenant operator or above: acknowledges an open alert. */
+  ackAlert(alertId: string): Promise<Alert> {
+    return this.json('POST', route(ROUTES.alertAck, { alert: alertId }));
+  }
+
+  /** Tenant user: a vault's notification targets. */
+  notifySettings(vaultId: string): Promise<NotifySettings> {
+    return this.json('GET', route(ROUTES.vaultNotify, { vault: vaultId }));
+  }
+
+  /** Tenant contributor or above: changes a vault's notification targets. */
+  setNotify(vaultId: string, change: SetNotifyRequest): Promise<NotifySettings> {
+    return this.json('PUT', route(ROUTES.vaultNotify, { vault: vaultId }), change);
+  }
+
+  /** Tenant contributor or above: sends a test notification to each target now. */
+  testNotify(vaultId: string): Promise<NotifyTestResult> {
+    return this.json('POST', route(ROUTES.vaultNotifyTest, { vault: vaultId }));
+  }
+}
+
+/** `?a=1&b=x` of the defined values, or the empty string. */
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
 }

@@ -15,6 +15,8 @@ export interface ServeCommandOptions {
   db?: string;
   publicUrl?: string;
   logLevel?: string;
+  smtp?: string;
+  mailFrom?: string;
 }
 
 /** Parses HOST:PORT (IPv6 hosts in brackets). */
@@ -44,6 +46,8 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
   tuneHeapForStreaming();
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
+  // From the environment, an SMTP password stays out of the process list.
+  const smtp = options.smtp ?? process.env.COFFER_SMTP;
   const vault = await startVault({
     dataDir,
     host,
@@ -51,6 +55,8 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(options.db ? { db: options.db } : {}),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    ...(smtp ? { smtp } : {}),
+    ...(options.mailFrom ? { mailFrom: options.mailFrom } : {}),
   });
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;
@@ -59,6 +65,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     `Coffer vault listening on ${vault.url}`,
     `  certificate sha256 ${vault.fingerprint}`,
     `  data in ${dataDir}${options.db ? `, metadata in ${options.db.replace(/\/\/[^@/]*@/, '//…@')}` : ''}`,
+    `  alert e-mails ${vault.app.vault.mailer ? `through ${vault.app.vault.mailer.server}` : 'off (no --smtp)'}`,
   );
   if (vault.newAdminToken) {
     printLines(

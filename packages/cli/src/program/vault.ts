@@ -19,9 +19,14 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
     )
     .option('--public-url <url>', 'the URL agents use (default https://HOST:PORT)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'warn')
+    .option(
+      '--smtp <url>',
+      'SMTP server for alert e-mails: smtp://[USER:PASSWORD@]HOST:PORT or smtps://… (default: $COFFER_SMTP)',
+    )
+    .option('--mail-from <address>', 'the From address of alert e-mails (default coffer@HOSTNAME)')
     .addHelpText(
       'after',
-      '\nExample:\n  coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443',
+      '\nExample:\n  coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443 --smtp smtp://mail.example.com:587',
     )
     .action(lazy(() => import('../commands/vault-serve.js'), 'vaultServe'));
   adminOptions(vault.command('create <name>').description('create a vault in your tenant')).action(

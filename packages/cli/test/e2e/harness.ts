@@ -91,12 +91,15 @@ export class VaultProcess {
   constructor(
     readonly dataDir: string,
     readonly db?: string,
+    /** More `coffer vault serve` options, e.g. ['--smtp', 'smtp://127.0.0.1:2525']. */
+    readonly serveArgs: string[] = [],
   ) {}
 
   /** Starts `coffer vault serve` on a free loopback port. */
   async start(): Promise<void> {
     const args = ['vault', 'serve', '--data', this.dataDir, '--listen', '127.0.0.1:0'];
     if (this.db) args.push('--db', this.db);
+    args.push(...this.serveArgs);
     const child = spawn(process.execPath, [COFFER_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -201,6 +204,21 @@ export async function registerMachine(
   );
   machine.agentId = result.agent.id;
   return machine;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A temporary directory removed by `cleanup`. */

@@ -63,9 +63,12 @@ export async function openMetadataDb(url: string): Promise<MetadataDb> {
   let dialect: Dialect;
   if (isPostgres(url)) {
     dialect = 'postgres';
-    db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }),
-    });
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection the server closed (a restart, an administrator) is an 'error' on the
+    // pool, which Node turns into a crash without a listener. The pool has dropped the client
+    // already and the next query opens a new connection, so there is nothing else to do.
+    pool.on('error', () => undefined);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
     const path = sqlitePath(url);

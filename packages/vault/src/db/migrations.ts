@@ -8,6 +8,7 @@ import type { Database } from './schema.js';
 import type { Dialect, MigrationContext } from './migrations/context.js';
 import { initial } from './migrations/0001-initial.js';
 import { security } from './migrations/0003-security.js';
+import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 
 export type { Dialect };
 
@@ -16,6 +17,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initial(context),
     '0003_security': security(context),
+    '0006_audit_and_alerts': auditAndAlerts(context),
   };
 }
 

@@ -109,6 +109,87 @@ export interface PointTable {
   stats: string;
 }
 
+export interface AuditChainTable {
+  /** A tenant id, or `service` for calls without a tenant. */
+  chain: string;
+  /** The last entry's seq (0 before the first) and hash: the chain head. */
+  seq: number;
+  hash: string;
+}
+
+/** One state-changing call; never a body, token or secret (docs/audit.md). */
+export interface AuditLogTable {
+  chain: string;
+  seq: number;
+  at: number;
+  actor_kind: 'user' | 'agent' | 'admin' | 'anonymous';
+  actor_token: string | null;
+  actor_agent: string | null;
+  actor_name: string | null;
+  method: string;
+  route: string;
+  action: string;
+  vault_id: string | null;
+  /** JSON object of the route's parameters. */
+  resource: string;
+  address: string;
+  status: number;
+  error_code: string | null;
+  /** SHA-256 (hex) of the previous entry's hash and this entry's canonical encoding. */
+  hash: string;
+}
+
+export interface AlertTable {
+  id: string;
+  tenant_id: string;
+  vault_id: string | null;
+  kind: string;
+  subject: string;
+  severity: 'info' | 'warning' | 'critical';
+  state: 'open' | 'acknowledged' | 'resolved';
+  message: string;
+  first_raised: number;
+  last_raised: number;
+  count: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  resolved_at: number | null;
+  /** Unique while not resolved, NULL after: one alert per problem. */
+  open_key: string | null;
+}
+
+export interface NotifyTargetTable {
+  vault_id: string;
+  tenant_id: string;
+  webhook_url: string | null;
+  /** Kept as given: it signs deliveries, so it cannot be hashed. Never returned or logged. */
+  webhook_secret: string | null;
+  /** JSON array of e-mail addresses. */
+  emails: string;
+  updated_at: number;
+}
+
+/** The outbox: one row per alert and target, claimed by the delivery task. */
+export interface AlertDeliveryTable {
+  id: string;
+  alert_id: string;
+  /** The vault whose notify targets this delivery came from (its webhook secret signs it). */
+  settings_vault: string;
+  channel: 'webhook' | 'email';
+  /** The webhook URL or e-mail address. */
+  target: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  /** Who holds the delivery while sending, and until when (another instance may take it after). */
+  claim: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+  last_attempt_at: number | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   tokens: TokenTable;
@@ -121,4 +202,9 @@ export interface Database {
   blobs: BlobTable;
   points: PointTable;
   settings: SettingTable;
+  audit_chains: AuditChainTable;
+  audit_log: AuditLogTable;
+  alerts: AlertTable;
+  notify_targets: NotifyTargetTable;
+  alert_deliveries: AlertDeliveryTable;
 }

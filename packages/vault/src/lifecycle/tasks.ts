@@ -4,8 +4,9 @@
  * the server listens. In-process tests build a server without them and call tasks directly.
  */
 import type { FastifyInstance } from 'fastify';
+import { DELIVERY_TASK, deliveryTask } from '../alerts/delivery-task.js';
 
 /** Starts every background task of a serving vault. */
 export function startTasks(app: FastifyInstance): void {
-  void app;
+  app.vault.lifecycle.every(DELIVERY_TASK, 1000, () => deliveryTask(app.vault));
 }

@@ -3,6 +3,7 @@
  * Tenants, user tokens, vaults, registration credentials, agents and grants.
  */
 import {
+  ALERT_KINDS,
   AgentList,
   BODY_LIMITS,
   CREDENTIALS_LIFETIME_MS,
@@ -31,6 +32,8 @@ import { Value } from 'typebox/value';
 import { HttpError } from '../plugins/errors.js';
 import { readableAgent, requireAdmin, requireUser, userVault } from '../plugins/auth.js';
 import { hashSecret, newEntityId, newSecret } from '../secrets.js';
+import { raiseAlert } from '../alerts/raise.js';
+import { noteAudit } from '../audit/hook.js';
 import { agentView, pointView, tenantView, vaultView } from '../views.js';
 import { admitToKeyring } from '../keyring-admission.js';
 
@@ -98,19 +101,28 @@ export function tenancyRoutes(app: FastifyInstance): void {
       const body = request.body as { name: string; role: 'owner' };
       const token = newSecret('cft_user');
       const id = newEntityId('tk');
-      await db
-        .insertInto('tokens')
-        .values({
-          id,
-          hash: hashSecret(token),
-          kind: 'user',
-          tenant_id: user.tenantId,
-          role: body.role,
-          agent_id: null,
-          name: body.name,
-          created_at: app.vault.now(),
-        })
-        .execute();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('tokens')
+          .values({
+            id,
+            hash: hashSecret(token),
+            kind: 'user',
+            tenant_id: user.tenantId,
+            role: body.role,
+            agent_id: null,
+            name: body.name,
+            created_at: app.vault.now(),
+          })
+          .execute();
+        const message = `a ${body.role} token "${body.name}" (${id}) was created`;
+        const alert = { tenantId: user.tenantId, vaultId: null, subject: id, message };
+        await raiseAlert(
+          app.vault,
+          { ...alert, kind: ALERT_KINDS.tokenCreated, severity: 'warning' },
+          trx,
+        );
+      });
       return reply.status(201).send({ id, name: body.name, role: body.role, token });
     },
   );
@@ -341,6 +353,11 @@ export function tenancyRoutes(app: FastifyInstance): void {
           })
           .execute();
         return { agent, vault };
+      });
+      noteAudit(request, {
+        tenantId: result.vault.tenant_id,
+        vaultId: result.vault.id,
+        agent: result.agent,
       });
       return reply
         .status(201)

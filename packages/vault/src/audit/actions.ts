@@ -1,0 +1,41 @@
+/**
+ * @module audit/actions
+ * Short action names for audit entries (`token.create`), so a reader need not decode routes.
+ * Routes missing from the table get a name made from their path and method.
+ */
+import { ROUTES } from '@coffer/api';
+
+const NAMED: Record<string, string> = {
+  [`POST ${ROUTES.tenants}`]: 'tenant.create',
+  [`POST ${ROUTES.tokens}`]: 'token.create',
+  [`POST ${ROUTES.vaults}`]: 'vault.create',
+  [`POST ${ROUTES.vaultCredentials}`]: 'credentials.create',
+  [`POST ${ROUTES.agentGrants}`]: 'grant.create',
+  [`POST ${ROUTES.register}`]: 'agent.register',
+  [`POST ${ROUTES.agentLocate}`]: 'blobs.locate',
+  [`POST ${ROUTES.blobsExist}`]: 'blobs.exists',
+  [`PUT ${ROUTES.packUpload}`]: 'pack.upload',
+  [`POST ${ROUTES.points}`]: 'point.commit',
+  [`POST ${ROUTES.alertAck}`]: 'alert.ack',
+  [`PUT ${ROUTES.vaultNotify}`]: 'notify.set',
+  [`POST ${ROUTES.vaultNotifyTest}`]: 'notify.test',
+};
+
+const VERBS: Record<string, string> = {
+  POST: 'create',
+  PUT: 'put',
+  PATCH: 'update',
+  DELETE: 'delete',
+};
+
+/**
+ * The action name of `method route` (a route pattern), e.g. `token.create`; for a route the
+ * table does not know, its last fixed path segment and a verb (`points.delete`).
+ */
+export function actionName(method: string, route: string | undefined): string {
+  if (route === undefined) return 'unknown-route';
+  const named = NAMED[`${method} ${route}`];
+  if (named) return named;
+  const fixed = route.split('/').filter((s) => s !== '' && s !== 'v1' && !s.startsWith(':'));
+  return `${fixed.at(-1) ?? 'root'}.${VERBS[method] ?? method.toLowerCase()}`;
+}
