@@ -11,50 +11,8 @@ import {
   treeRefs,
   type MasterKeys,
 } from '@coffer/core';
-import { MemoryBlobStore } from '@coffer/storage';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
-import { LifecycleRunner } from '../src/lifecycle/runner.js';
-import { buildServer } from '../src/server.js';
-import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
-
-/** An in-process vault on SQLite in memory, with a clock the test moves. */
-async function makeVault(): Promise<{
-  app: FastifyInstance;
-  meta: MetadataDb;
-  clock: { now: number };
-  admin: string;
-}> {
-  const meta = await openMetadataDb('sqlite::memory:');
-  const clock = { now: Date.now() };
-  const app = await buildServer({
-    context: {
-      db: meta.db,
-      dialect: meta.dialect,
-      store: new MemoryBlobStore(),
-      publicUrl: 'https://127.0.0.1:1',
-      fingerprint: 'ab'.repeat(32),
-      now: () => clock.now,
-      lifecycle: new LifecycleRunner({ error: () => undefined }),
-    },
-  });
-  const admin = newSecret('cft_admin');
-  await meta.db
-    .insertInto('tokens')
-    .values({
-      id: newEntityId('tk'),
-      hash: hashSecret(admin),
-      kind: 'admin',
-      tenant_id: null,
-      role: null,
-      agent_id: null,
-      name: 'admin',
-      created_at: clock.now,
-    })
-    .execute();
-  return { app, meta, clock, admin };
-}
+import { makeVault } from './in-process-vault.js';
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -109,8 +67,7 @@ describe('vault API', () => {
   });
 
   afterAll(async () => {
-    await v.app.close();
-    await v.meta.close();
+    await v.close();
   });
 
   it('stores only hashes of tokens and secrets', async () => {

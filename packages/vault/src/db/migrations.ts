@@ -7,6 +7,7 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Database } from './schema.js';
 import type { Dialect, MigrationContext } from './migrations/context.js';
 import { initial } from './migrations/0001-initial.js';
+import { dataSafety } from './migrations/0002-data-safety.js';
 
 export type { Dialect };
 
@@ -14,6 +15,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   const context: MigrationContext = { dialect, binary: dialect === 'postgres' ? 'bytea' : 'blob' };
   return {
     '0001_initial': initial(context),
+    '0002_data_safety': dataSafety(context),
   };
 }
 

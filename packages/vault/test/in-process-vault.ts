@@ -1,0 +1,96 @@
+/**
+ * An in-process vault for route tests: a Fastify app on a metadata database (SQLite in memory by
+ * default, or a fresh PostgreSQL database) and a blob store, with a clock the test moves.
+ */
+import type { BlobStore } from '@coffer/storage';
+import { MemoryBlobStore } from '@coffer/storage';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
+import { LifecycleRunner } from '../src/lifecycle/runner.js';
+import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
+import { buildServer } from '../src/server.js';
+
+export interface InProcessVault {
+  app: FastifyInstance;
+  meta: MetadataDb;
+  clock: { now: number };
+  admin: string;
+  close(): Promise<void>;
+}
+
+const PG_ADMIN_URL = process.env.COFFER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Creates a fresh PostgreSQL database; returns its URL and how to drop it. */
+async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `coffer_unit_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
+  const run = async (query: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(query);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  // Without FORCE: the pool's connections are closing and must not be killed under it.
+  const drop = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(`DROP DATABASE IF EXISTS ${name}`);
+      } catch (error) {
+        if (attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  return { url: url.toString(), drop };
+}
+
+/** Builds a vault with a service-admin token on `dialect`'s database and `store`. */
+export async function makeVault(
+  options: { dialect?: 'sqlite' | 'postgres'; store?: BlobStore } = {},
+): Promise<InProcessVault> {
+  const pgDb = options.dialect === 'postgres' ? await freshPgDatabase() : undefined;
+  const meta = await openMetadataDb(pgDb?.url ?? 'sqlite::memory:');
+  const clock = { now: Date.now() };
+  const app = await buildServer({
+    context: {
+      db: meta.db,
+      dialect: meta.dialect,
+      store: options.store ?? new MemoryBlobStore(),
+      publicUrl: 'https://127.0.0.1:1',
+      fingerprint: 'ab'.repeat(32),
+      now: () => clock.now,
+      lifecycle: new LifecycleRunner({ error: () => undefined }),
+    },
+  });
+  const admin = newSecret('cft_admin');
+  await meta.db
+    .insertInto('tokens')
+    .values({
+      id: newEntityId('tk'),
+      hash: hashSecret(admin),
+      kind: 'admin',
+      tenant_id: null,
+      role: null,
+      agent_id: null,
+      name: 'admin',
+      created_at: clock.now,
+    })
+    .execute();
+  return {
+    app,
+    meta,
+    clock,
+    admin,
+    async close() {
+      await app.close();
+      await meta.close();
+      await pgDb?.drop();
+    },
+  };
+}
