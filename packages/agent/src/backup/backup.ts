@@ -206,6 +206,7 @@ export class Backup {
       const sealed = sealBlob(keys, BlobType.manifest, manifestId, manifestBytes);
       await uploader.add(manifestId, BlobType.manifest, sealed, [rootId]);
       await uploader.flush();
+      await this.reportUnreadable(reader);
       this.stats.storedBytes = uploader.stats.storedBytes;
       this.progress.storedBytes = this.stats.storedBytes;
       const point = await options.client.commitPoint({
@@ -220,6 +221,21 @@ export class Backup {
       return { point, stats: { ...this.stats }, warnings: [...this.warnings] };
     } finally {
       await Promise.all([pool.close(), trees.flush()]);
+    }
+  }
+
+  /**
+   * Tells the vault about packs that failed to read (a damaged parent tree): it re-hashes them
+   * and stops counting their blobs as stored, so this commit cannot rely on them.
+   */
+  private async reportUnreadable(reader: BlobReader): Promise<void> {
+    for (const pack of reader.unreadable.keys()) {
+      try {
+        await reader.reportPack(pack);
+      } catch (error) {
+        if (!(error instanceof CofferError) || error.transient) throw error;
+        this.warn(pack, `cannot report this damaged pack to the vault: ${error.message}`);
+      }
     }
   }
 
@@ -337,6 +353,8 @@ class WalkRun {
     } catch (error) {
       if (!(error instanceof CofferError) || error.transient) throw error;
       this.backup.state.warnParentUnreadable(path, error);
+      // The same tree made again must be uploaded again, not taken for stored.
+      await this.uploader.forget(id.toString('hex'));
       return undefined;
     }
   }

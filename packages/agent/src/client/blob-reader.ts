@@ -119,7 +119,12 @@ export class BlobReader {
         this.unreadable.set(loc.pack, error.message);
       throw error;
     }
-    return this.open(loc, type, sealed);
+    try {
+      return this.open(loc, type, sealed);
+    } catch (error) {
+      if (error instanceof IntegrityError) this.unreadable.set(loc.pack, error.message);
+      throw error;
+    }
   }
 
   private open(loc: BlobLocation, type: BlobType, sealed: Buffer): Buffer {
@@ -256,7 +261,11 @@ export class BlobReader {
     this.pool ??= new OpenPool(this.keys);
     const opened = await this.pool.open(bytes, items, options.keep);
     let k = 0;
-    return results.map((r) => (r instanceof Error ? r : opened[k++]!));
+    return results.map((r) => {
+      const result = r instanceof Error ? r : opened[k++]!;
+      if (result instanceof IntegrityError) this.unreadable.set(plan.pack, result.message);
+      return result;
+    });
   }
 
   /**

@@ -177,7 +177,9 @@ export class Restore {
           );
         }
         if (i === names.length - 1) {
-          await this.restoreEntry(entry, dir);
+          await this.restoreEntry(entry, dir).catch((error: unknown) =>
+            this.warnOrThrow(join(dir, entry.name), error),
+          );
           break;
         }
         if (entry.type !== EntryType.directory || !entry.subtree) {
@@ -536,14 +538,14 @@ export class Restore {
     if (position !== entry.size) {
       throw new CofferError(
         'RESTORE_DAMAGED',
-        `${show(path)}: content adds up to ${position} bytes, not ${entry.size}`,
+        `not restored: its content adds up to ${position} bytes, not ${entry.size}`,
       );
     }
     const missing = await this.options.reader.locate([...positions.keys()]);
     if (missing.length > 0) {
       throw new CofferError(
         'RESTORE_DAMAGED',
-        `${show(path)}: ${missing.length} blob(s) are missing from the vault`,
+        `not restored: ${missing.length} of its blob(s) are missing from the vault`,
       );
     }
     await this.options.reader.readInOrder(
@@ -551,15 +553,15 @@ export class Restore {
       BlobType.data,
       (hex, opened) => {
         if (opened instanceof CofferError && opened.code === 'RESTORE_WRITE_FAILED') {
-          throw new CofferError(opened.code, `${show(path)}: ${opened.message}`);
+          throw new CofferError(opened.code, `not restored: ${opened.message}`);
         }
         if (opened instanceof Error) {
-          throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${opened.message}`);
+          throw new CofferError('RESTORE_DAMAGED', `not restored: ${opened.message}`);
         }
         if (opened !== lengths.get(hex)) {
           throw new CofferError(
             'RESTORE_DAMAGED',
-            `${show(path)}: blob ${hex} holds ${opened} bytes, the directory says ${lengths.get(hex)}`,
+            `not restored: blob ${hex} holds ${opened} bytes, the directory says ${lengths.get(hex)}`,
           );
         }
         this.progress.bytesDone += opened * positions.get(hex)!.length;
