@@ -505,7 +505,7 @@ export class Restore {
       0o600,
     );
     try {
-      await this.writeContent(entry, handle, path);
+      await this.writeContent(entry, handle);
       await handle.close();
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -521,7 +521,7 @@ export class Restore {
     return target.dest;
   }
 
-  private async writeContent(entry: TreeEntry, handle: FileHandle, path: Buffer): Promise<void> {
+  private async writeContent(entry: TreeEntry, handle: FileHandle): Promise<void> {
     // Each blob is fetched once and written by the thread that opens it, at every place it
     // occurs (a sparse region cut into identical zero chunks is one blob).
     const positions = new Map<string, number[]>();
