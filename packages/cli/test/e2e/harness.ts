@@ -1,7 +1,7 @@
 /**
  * Test harness for end-to-end tests: the vault and the CLI as real processes on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -204,3 +204,26 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup()
 }
 
 export { writeFile };
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '6m') at `dir`, for tests of a full disk; returns how to
+ * unmount it, or the reason it cannot be mounted here (not root, no mount permission).
+ */
+export function mountTinyDisk(
+  dir: string,
+  size: string,
+): { unmount(): void } | { unavailable: string } {
+  const mounted = spawnSync(
+    'mount',
+    ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (mounted.status !== 0) {
+    return {
+      unavailable: `cannot mount a tmpfs: ${mounted.stderr.trim() || mounted.error?.message}`,
+    };
+  }
+  return { unmount: () => void spawnSync('umount', ['-l', dir]) };
+}
