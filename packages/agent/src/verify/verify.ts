@@ -57,6 +57,11 @@ export class Verifier {
   };
   private readonly good = new Set<string>();
   private readonly bad = new Map<string, string>();
+  /**
+   * Trees of points that verified without any damage: a later point that shares a subtree does
+   * not read it again, as everything below it (with readData, every blob) was checked.
+   */
+  private readonly clean = new Set<string>();
   /** Packs streamed whole so far, with the problem found (undefined when it matched its name). */
   private readonly checkedPacks = new Map<string, string | undefined>();
 
@@ -73,6 +78,8 @@ export class Verifier {
   /** Verifies one point. */
   async verifyPoint(pointId: string): Promise<void> {
     this.result.points++;
+    const damageBefore = this.result.damage.length;
+    const trees: string[] = [];
     let treeId: Buffer;
     try {
       treeId = decodeManifest(await this.reader.read(pointId, BlobType.manifest)).tree;
@@ -84,12 +91,16 @@ export class Verifier {
     const used = new Set<string>([pointId]);
     const files: FileRef[] = [];
     // Breadth first: each level's trees are located in one request and read in storage order.
-    let level: { hex: string; path: string }[] = [{ hex: idHex(treeId), path: '' }];
+    const root = idHex(treeId);
+    let level: { hex: string; path: string }[] = this.clean.has(root)
+      ? []
+      : [{ hex: root, path: '' }];
     while (level.length > 0) {
       const lost = new Set(await this.reader.locate(level.map((t) => t.hex)));
       const paths = new Map<string, string[]>();
       for (const t of level) {
         used.add(t.hex);
+        trees.push(t.hex);
         if (lost.has(t.hex))
           this.damaged(pointId, t.path || '/', t.hex, 'directory missing from the vault');
         else paths.set(t.hex, [...(paths.get(t.hex) ?? []), t.path]);
@@ -110,9 +121,10 @@ export class Verifier {
           this.result.trees++;
           for (const entry of entries) {
             const child = `${path}/${entry.name.toString('utf8')}`;
-            if (entry.type === EntryType.directory && entry.subtree)
-              next.push({ hex: idHex(entry.subtree), path: child });
-            else if (entry.type === EntryType.file) {
+            if (entry.type === EntryType.directory && entry.subtree) {
+              const subtree = idHex(entry.subtree);
+              if (!this.clean.has(subtree)) next.push({ hex: subtree, path: child });
+            } else if (entry.type === EntryType.file) {
               this.result.files++;
               files.push({ path: child, ids: (entry.content ?? []).map((c) => idHex(c.id)) });
             }
@@ -136,6 +148,7 @@ export class Verifier {
       }
     }
     await this.reportPacks();
+    if (this.result.damage.length === damageBefore) for (const hex of trees) this.clean.add(hex);
   }
 
   /**

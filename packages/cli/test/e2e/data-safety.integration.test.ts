@@ -11,7 +11,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshot } from './fixture.js';
+import { contentsOf, snapshot } from './fixture.js';
 import {
   createPgDatabase,
   DIALECTS,
@@ -63,17 +63,6 @@ async function packsWith(dataDir: string, type: number, since = 0) {
   return out;
 }
 
-/** What a byte-identical restore must give back, per path (directory times aside). */
-function contents(s: Awaited<ReturnType<typeof snapshot>>) {
-  return [...s].map(([key, e]) => ({
-    key,
-    type: e.type,
-    mode: e.mode,
-    size: e.size,
-    hash: e.hash,
-  }));
-}
-
 describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   let work: { path: string; cleanup(): Promise<void> };
   let db: TestDb | undefined;
@@ -109,7 +98,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     const target = join(work.path, `restore-${point.slice(0, 8)}-${Math.random()}`);
     const result = await machine.run(['restore', point, '--target', target]);
     expect(result.code, result.stderr).toBe(0);
-    expect(contents(await snapshot(join(target, dir)))).toEqual(contents(await snapshot(dir)));
+    expect(contentsOf(await snapshot(join(target, dir)))).toEqual(contentsOf(await snapshot(dir)));
   }
 
   /**

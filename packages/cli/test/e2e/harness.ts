@@ -93,9 +93,9 @@ export class VaultProcess {
     readonly db?: string,
   ) {}
 
-  /** Starts `coffer vault serve` on a free loopback port. */
-  async start(): Promise<void> {
-    const args = ['vault', 'serve', '--data', this.dataDir, '--listen', '127.0.0.1:0'];
+  /** Starts `coffer vault serve` on `listen` (default: a free loopback port). */
+  async start(listen = '127.0.0.1:0'): Promise<void> {
+    const args = ['vault', 'serve', '--data', this.dataDir, '--listen', listen];
     if (this.db) args.push('--db', this.db);
     const child = spawn(process.execPath, [COFFER_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,6 +127,16 @@ export class VaultProcess {
   /** Environment for admin commands against this vault. */
   env(token: string): Record<string, string> {
     return { COFFER_URL: this.url, COFFER_TOKEN: token, COFFER_DATA: this.dataDir };
+  }
+
+  /** Kills the vault at once (SIGKILL), as a crash or a power cut would. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolvePromise) => {
+      child.once('exit', () => resolvePromise());
+      child.kill('SIGKILL');
+    });
   }
 
   /** Stops the vault. */
