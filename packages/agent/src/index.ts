@@ -33,5 +33,5 @@ export {
   type RestoreProgress,
   type RestoreStats,
 } from './restore/restore.js';
-export { Verifier, type Damage, type VerifyResult } from './verify/verify.js';
+export { Verifier, type Damage, type PackDamage, type VerifyResult } from './verify/verify.js';
 export { resolvePoint } from './points.js';

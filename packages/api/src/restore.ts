@@ -23,3 +23,10 @@ export type LocateResponse = Static<typeof LocateResponse>;
 export const PackInfo = Type.Object({ name: HexId, size: Type.Integer({ minimum: 0 }) });
 export const PackList = Type.Object({ packs: Type.Array(PackInfo) });
 export type PackList = Static<typeof PackList>;
+
+/** What the vault found when it re-hashed a pack an agent reported (POST …/packs/:pack/check). */
+export const PackCheckResponse = Type.Object({
+  name: HexId,
+  state: Type.Union([Type.Literal('ok'), Type.Literal('missing'), Type.Literal('damaged')]),
+});
+export type PackCheckResponse = Static<typeof PackCheckResponse>;

@@ -18,6 +18,7 @@ export const ROUTES = {
   agentLocate: '/v1/agents/:agent/blobs/locate',
   agentPack: '/v1/agents/:agent/packs/:pack',
   agentPacks: '/v1/agents/:agent/packs',
+  agentPackCheck: '/v1/agents/:agent/packs/:pack/check',
   blobsExist: '/v1/blobs/exists',
   packUpload: '/v1/packs/:pack',
   points: '/v1/points',

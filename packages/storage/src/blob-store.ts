@@ -9,6 +9,7 @@
  *   a crash; before that they see nothing. If the source fails, nothing is stored.
  * - Reads are consistent with completed writes. A missing key is a NotFoundError; a range past
  *   the end is an InvalidRangeError; a short read is an error, never silent.
+ * - A write that finds no space (or quota) left fails with a StorageFullError and stores nothing.
  */
 import { CofferError } from '@coffer/core';
 
@@ -49,6 +50,26 @@ export class InvalidRangeError extends CofferError {
   constructor(key: string, offset: number, length: number, size: number) {
     super('INVALID_RANGE', `${key}: range ${offset}+${length} is beyond its ${size} bytes`);
   }
+}
+
+/**
+ * The store has no space or quota left; nothing was stored. Not transient: the same write fails
+ * until space is freed, and what the store already holds is unharmed.
+ */
+export class StorageFullError extends CofferError {
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(
+      'STORAGE_FULL',
+      `the vault's storage is full (writing ${key}); free space on the vault's disk or ask its operator to, then try again`,
+      options,
+    );
+  }
+}
+
+/** True for the errno codes of a full disk or an exhausted quota. */
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;

@@ -4,6 +4,8 @@
  */
 export {
   InvalidRangeError,
+  StorageFullError,
+  isNoSpace,
   validateKey,
   type BlobInfo,
   type BlobStore,

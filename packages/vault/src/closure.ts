@@ -4,8 +4,8 @@
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
 import { ID_LENGTH } from '@coffer/core';
-import type { Kysely } from 'kysely';
-import type { Database } from './db/schema.js';
+import type { VaultContext } from './context.js';
+import { confirmPacks } from './pack-health.js';
 
 const BATCH = 500;
 
@@ -14,6 +14,8 @@ export interface ClosureResult {
   missing: string[];
   /** Trees and the manifest found complete; the caller marks them closed with the point. */
   walked: string[];
+  /** The keyring's closure epoch when the walk began: the value to mark `walked` with. */
+  epoch: number;
 }
 
 function splitRefs(refs: Buffer | null): string[] {
@@ -26,18 +28,28 @@ function splitRefs(refs: Buffer | null): string[] {
 }
 
 /**
- * Walks from `manifestId` breadth first in batches. Subtrees already marked closed by an earlier
- * commit are not walked again, so an incremental backup costs only its new trees.
+ * Walks from `manifestId` breadth first in batches. A blob counts as stored only if its pack is
+ * ok and present in the blob store (checked once per pack per walk). Subtrees proven closed at
+ * the keyring's current epoch are not walked again, so an incremental backup costs only its new
+ * trees; any loss since bumped the epoch and so makes the walk go over everything again.
  */
 export async function checkClosure(
-  db: Kysely<Database>,
+  vault: Pick<VaultContext, 'db' | 'store' | 'now'>,
   keyringId: string,
   manifestId: string,
   limit = 100,
 ): Promise<ClosureResult> {
+  const { db } = vault;
+  const keyring = await db
+    .selectFrom('keyrings')
+    .select('closure_epoch')
+    .where('id', '=', keyringId)
+    .executeTakeFirstOrThrow();
+  const epoch = keyring.closure_epoch;
   const missing: string[] = [];
   const walked: string[] = [];
   const seen = new Set<string>([manifestId]);
+  const packsChecked = new Map<string, boolean>();
   let frontier = [manifestId];
   while (frontier.length > 0 && missing.length < limit) {
     const next: string[] = [];
@@ -45,18 +57,35 @@ export async function checkClosure(
       const batch = frontier.slice(i, i + BATCH);
       const rows = await db
         .selectFrom('blobs')
-        .select(['id', 'type', 'refs', 'closed'])
-        .where('keyring_id', '=', keyringId)
-        .where('id', 'in', batch)
+        .innerJoin('packs', (join) =>
+          join
+            .onRef('packs.keyring_id', '=', 'blobs.keyring_id')
+            .onRef('packs.name', '=', 'blobs.pack'),
+        )
+        .select([
+          'blobs.id',
+          'blobs.type',
+          'blobs.refs',
+          'blobs.closed',
+          'blobs.pack',
+          'packs.size',
+        ])
+        .where('blobs.keyring_id', '=', keyringId)
+        .where('blobs.id', 'in', batch)
+        .where('packs.state', '=', 'ok')
         .execute();
-      const found = new Map(rows.map((r) => [r.id, r]));
+      const unchecked = new Map<string, number>();
+      for (const row of rows) if (!packsChecked.has(row.pack)) unchecked.set(row.pack, row.size);
+      const bad = await confirmPacks(vault, keyringId, unchecked);
+      for (const name of unchecked.keys()) packsChecked.set(name, !bad.has(name));
+      const found = new Map(rows.filter((r) => packsChecked.get(r.pack)).map((r) => [r.id, r]));
       for (const id of batch) {
         const row = found.get(id);
         if (!row) {
           if (missing.length < limit) missing.push(id);
           continue;
         }
-        if (row.type === 1 || row.closed === 1) continue;
+        if (row.type === 1 || row.closed === epoch) continue;
         walked.push(id);
         for (const ref of splitRefs(row.refs)) {
           if (!seen.has(ref)) {
@@ -68,5 +97,5 @@ export async function checkClosure(
     }
     frontier = next;
   }
-  return { missing, walked };
+  return { missing, walked, epoch };
 }

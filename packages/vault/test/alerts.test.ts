@@ -77,7 +77,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     beforeAll(async () => {
       testDb = dialect === 'postgres' ? await createPgDatabase() : undefined;
-      v = await makeVault(testDb?.url);
+      v = await makeVault({ dbUrl: testDb?.url });
       hook = await receiver();
       const t = (await call('POST', ROUTES.tenants, v.admin, { name: 'acme' })).json<{
         token: string;

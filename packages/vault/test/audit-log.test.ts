@@ -51,7 +51,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     beforeAll(async () => {
       testDb = dialect === 'postgres' ? await createPgDatabase() : undefined;
-      v = await makeVault(testDb?.url);
+      v = await makeVault({ dbUrl: testDb?.url });
       const a = await createTenant('tenant-a');
       ownerA = a.token;
       tenantA = a.id;
@@ -170,7 +170,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('keeps each chain gapless and valid under concurrent appends', async () => {
       const before = (await rows(tenantA)).length;
       // A second vault instance on the same PostgreSQL appends to the same chain at once.
-      const other = dialect === 'postgres' ? await makeVault(testDb!.url) : v;
+      const other = dialect === 'postgres' ? await makeVault({ dbUrl: testDb!.url }) : v;
       try {
         await Promise.all(
           Array.from({ length: 30 }, (_, i) =>

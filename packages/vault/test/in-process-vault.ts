@@ -1,32 +1,70 @@
 /**
- * An in-process vault for handler tests (fastify.inject): a real metadata database (SQLite in
- * memory, or the PostgreSQL URL given), a memory blob store, and a clock the test moves.
+ * An in-process vault for route tests: a Fastify app on a metadata database (SQLite in memory by
+ * default, or a fresh PostgreSQL database) and a blob store, with a clock the test moves.
  */
+import type { BlobStore } from '@coffer/storage';
 import { MemoryBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
 import { LifecycleRunner } from '../src/lifecycle/runner.js';
-import { buildServer } from '../src/server.js';
 import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
+import { buildServer } from '../src/server.js';
 
 export interface InProcessVault {
   app: FastifyInstance;
   meta: MetadataDb;
   clock: { now: number };
-  /** The service admin's token. */
   admin: string;
   close(): Promise<void>;
 }
 
-/** Builds a vault without background tasks (tests run them by hand). */
-export async function makeVault(dbUrl = 'sqlite::memory:'): Promise<InProcessVault> {
-  const meta = await openMetadataDb(dbUrl);
+const PG_ADMIN_URL = process.env.COFFER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Creates a fresh PostgreSQL database; returns its URL and how to drop it. */
+async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `coffer_unit_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
+  const run = async (query: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(query);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  // Without FORCE: the pool's connections are closing and must not be killed under it.
+  const drop = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(`DROP DATABASE IF EXISTS ${name}`);
+      } catch (error) {
+        if (attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  return { url: url.toString(), drop };
+}
+
+/**
+ * Builds a vault with a service-admin token, without background tasks (tests run them by hand):
+ * on a fresh database of `dialect`, or the database at `dbUrl`, and on `store`.
+ */
+export async function makeVault(
+  options: { dialect?: 'sqlite' | 'postgres'; dbUrl?: string; store?: BlobStore } = {},
+): Promise<InProcessVault> {
+  const pgDb = options.dialect === 'postgres' ? await freshPgDatabase() : undefined;
+  const meta = await openMetadataDb(pgDb?.url ?? options.dbUrl ?? 'sqlite::memory:');
   const clock = { now: Date.now() };
   const app = await buildServer({
     context: {
       db: meta.db,
       dialect: meta.dialect,
-      store: new MemoryBlobStore(),
+      store: options.store ?? new MemoryBlobStore(),
       publicUrl: 'https://127.0.0.1:1',
       fingerprint: 'ab'.repeat(32),
       now: () => clock.now,
@@ -55,6 +93,7 @@ export async function makeVault(dbUrl = 'sqlite::memory:'): Promise<InProcessVau
     async close() {
       await app.close();
       await meta.close();
+      await pgDb?.drop();
     },
   };
 }

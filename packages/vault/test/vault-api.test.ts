@@ -85,8 +85,7 @@ describe('vault API', () => {
   });
 
   afterAll(async () => {
-    await v.app.close();
-    await v.meta.close();
+    await v.close();
   });
 
   it('stores only hashes of tokens and secrets', async () => {

@@ -7,6 +7,7 @@
 import type { Point, PointStats } from '@coffer/api';
 import {
   BlobType,
+  CofferError,
   EntryType,
   blobId,
   deriveJoinKey,
@@ -29,6 +30,7 @@ import { VaultError, type VaultClient } from '../client/vault-client.js';
 import { ChunkPool } from './chunk-pool.js';
 import { Excludes } from './excludes.js';
 import { KnownIds } from './known-ids.js';
+import { Presence } from './presence.js';
 import { TreeCache } from './tree-cache.js';
 import { PackUploader } from './uploader.js';
 import { buildSourceTree, type SourceNode } from './sources.js';
@@ -119,6 +121,8 @@ export class Backup {
   private readonly excludes: Excludes;
   private stats = emptyStats();
   private failure: unknown;
+  /** Set once a parent tree could not be read (warned about once per run). */
+  private parentUnreadable = false;
   /** Set when the walk is over, so that the estimate stops. */
   private walked = false;
   private hardLinks = new Map<string, { content: ContentRef[] | undefined; size: number }>();
@@ -154,6 +158,7 @@ export class Backup {
       await known.remove(known.all());
       this.stats = emptyStats();
       this.warnings.length = 0;
+      this.parentUnreadable = false;
       return await this.attempt(keys, sources, known, false);
     } finally {
       this.walked = true;
@@ -171,10 +176,11 @@ export class Backup {
     const reader = new BlobReader(options.client, options.agentId, keys);
     const trees = new TreeCache(join(options.cacheDir, 'trees'), keys, reader);
     const parent = useParent ? await this.parentPoint(reader) : undefined;
-    const parentRoot = parent ? await trees.load(parent.tree) : undefined;
     const uploader = new PackUploader(options.client, known);
+    const presence = new Presence(options.client, known, (hex) => uploader.has(hex));
     const pool = new ChunkPool(keys, options.threads);
-    const run = new WalkRun(this, keys, uploader, pool, trees);
+    const run = new WalkRun(this, keys, uploader, pool, trees, presence);
+    const parentRoot = parent ? await run.parentTree(parent.tree, '/') : undefined;
     try {
       const rootEntries = sources.isSource
         ? await run.directoryEntries(sources.path, parentRoot)
@@ -201,6 +207,7 @@ export class Backup {
       const sealed = sealBlob(keys, BlobType.manifest, manifestId, manifestBytes);
       await uploader.add(manifestId, BlobType.manifest, sealed, [rootId]);
       await uploader.flush();
+      await this.reportUnreadable(reader);
       this.stats.storedBytes = uploader.stats.storedBytes;
       this.progress.storedBytes = this.stats.storedBytes;
       const point = await options.client.commitPoint({
@@ -217,6 +224,21 @@ export class Backup {
       return { point, stats: { ...this.stats }, warnings: [...this.warnings] };
     } finally {
       await Promise.all([pool.close(), trees.flush()]);
+    }
+  }
+
+  /**
+   * Tells the vault about packs that failed to read (a damaged parent tree): it re-hashes them
+   * and stops counting their blobs as stored, so this commit cannot rely on them.
+   */
+  private async reportUnreadable(reader: BlobReader): Promise<void> {
+    for (const pack of reader.unreadable.keys()) {
+      try {
+        await reader.reportPack(pack);
+      } catch (error) {
+        if (!(error instanceof CofferError) || error.transient) throw error;
+        this.warn(pack, `cannot report this damaged pack to the vault: ${error.message}`);
+      }
     }
   }
 
@@ -237,6 +259,7 @@ export class Backup {
     excludes: Excludes;
     hardLinks: Map<string, { content: ContentRef[] | undefined; size: number }>;
     warn: (path: Buffer | string, message: string) => void;
+    warnParentUnreadable: (path: Buffer | string, error: Error) => void;
   } {
     return {
       stats: this.stats,
@@ -244,6 +267,14 @@ export class Backup {
       excludes: this.excludes,
       hardLinks: this.hardLinks,
       warn: (p, m) => this.warn(p, m),
+      warnParentUnreadable: (p, error) => {
+        if (this.parentUnreadable) return;
+        this.parentUnreadable = true;
+        this.warn(
+          p,
+          `cannot read the parent point's directory here (${error.message}); files where the parent cannot be read are read in full`,
+        );
+      },
     };
   }
 
@@ -311,7 +342,25 @@ class WalkRun {
     private readonly uploader: PackUploader,
     private readonly pool: ChunkPool,
     private readonly trees: TreeCache,
+    private readonly presence: Presence,
   ) {}
+
+  /**
+   * The entries of parent tree `id`, or undefined when it cannot be read (missing, damaged,
+   * undecodable): the files below are then read in full, with one warning per run. A vault
+   * that cannot be reached is not such a case.
+   */
+  async parentTree(id: Buffer, path: Buffer | string): Promise<TreeEntry[] | undefined> {
+    try {
+      return await this.trees.load(id);
+    } catch (error) {
+      if (!(error instanceof CofferError) || error.transient) throw error;
+      this.backup.state.warnParentUnreadable(path, error);
+      // The same tree made again must be uploaded again, not taken for stored.
+      await this.uploader.forget(id.toString('hex'));
+      return undefined;
+    }
+  }
 
   /** Entries of a virtual directory on the way to the sources (or the root). */
   async children(node: SourceNode, parentEntries: TreeEntry[] | undefined): Promise<TreeEntry[]> {
@@ -334,7 +383,7 @@ class WalkRun {
     const st = await lstat(node.path, { bigint: true });
     const parentEntries =
       before?.type === EntryType.directory && before.subtree
-        ? await this.trees.load(before.subtree)
+        ? await this.parentTree(before.subtree, node.path)
         : undefined;
     const entries = await this.children(node, parentEntries);
     const entry = this.metadata(node.name, st, EntryType.directory);
@@ -417,7 +466,7 @@ class WalkRun {
       const entry = this.metadata(name, st, EntryType.directory);
       const previous =
         before?.type === EntryType.directory && before.subtree
-          ? await this.trees.load(before.subtree)
+          ? await this.parentTree(before.subtree, path)
           : undefined;
       const entries = await this.directoryEntries(path, previous);
       entry.subtree = await this.storeTree(entries);
@@ -468,22 +517,26 @@ class WalkRun {
     state.progress.currentPath = printable(path);
     const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     const linked = linkKey ? state.hardLinks.get(linkKey) : undefined;
-    const same =
+    const unchanged =
       before?.type === EntryType.file &&
       before.size === entry.size &&
       before.mtimeNs === st.mtimeNs &&
       before.ctimeNs === st.ctimeNs &&
       BigInt(before.inode) === st.ino;
-    if (same) state.stats.unchangedFiles++;
+    if (unchanged) state.stats.unchangedFiles++;
     else if (before) state.stats.changedFiles++;
     else state.stats.newFiles++;
     if (linked && linked.size === entry.size) {
-      // Another name of a file read earlier in this run.
+      // Another name of a file read earlier in this run (its ids were checked or uploaded).
       if (linked.content) entry.content = linked.content;
       state.progress.bytesDone += entry.size;
       return entry;
     }
-    if (same) {
+    // The parent's content ids are reused only if the vault still holds them all: a point must
+    // never refer to data the vault lost. Otherwise the file is read (and uploaded) again.
+    const same =
+      unchanged && (await this.presence.stored((before.content ?? []).map((c) => idHex(c.id))));
+    if (same && before) {
       if (before.content) entry.content = before.content;
       state.progress.bytesDone += entry.size;
     } else {

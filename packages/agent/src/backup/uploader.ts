@@ -37,6 +37,11 @@ export class PackUploader {
     return this.known.has(hex) || this.pending.has(hex);
   }
 
+  /** Forgets that the vault holds `hex` (it turned out unreadable), so it is uploaded again. */
+  async forget(hex: string): Promise<void> {
+    await this.known.remove([hex]);
+  }
+
   /** Marks `hex` as on its way before its sealed bytes exist, so it is sealed only once. */
   reserve(hex: string): void {
     this.pending.add(hex);

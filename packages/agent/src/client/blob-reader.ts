@@ -3,8 +3,9 @@
  * Reads and opens blobs of one agent's keyring from the vault: locates ids in batches, fetches
  * neighbouring blobs of a pack in one ranged read, and checks every blob as it opens it.
  */
-import type { BlobLocation } from '@coffer/api';
+import type { BlobLocation, PackCheckResponse } from '@coffer/api';
 import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
+import { createHash } from 'node:crypto';
 import { Limiter } from '../limiter.js';
 import { OpenPool, type OpenItem } from './open-pool.js';
 import type { VaultClient } from './vault-client.js';
@@ -65,6 +66,8 @@ export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
 export class BlobReader {
   private readonly locations = new Map<string, BlobLocation>();
   private readonly reads = new Limiter(READS_IN_FLIGHT);
+  /** Packs whose reads failed, with why: verify reports them to the vault. */
+  readonly unreadable = new Map<string, string>();
   private pool: OpenPool | undefined;
 
   constructor(
@@ -93,6 +96,11 @@ export class BlobReader {
       });
   }
 
+  /** Reports a pack that read as missing or damaged; the vault re-hashes it before it believes it. */
+  reportPack(pack: string): Promise<PackCheckResponse> {
+    return this.client.checkPack(this.agentId, pack);
+  }
+
   /** Where a located blob is. */
   location(hex: string): BlobLocation | undefined {
     return this.locations.get(hex);
@@ -103,8 +111,20 @@ export class BlobReader {
     const missing = await this.locate([hex]);
     if (missing.length > 0) throw new MissingBlobError(hex);
     const loc = this.locations.get(hex)!;
-    const sealed = await this.client.readRange(this.agentId, loc.pack, loc.offset, loc.length);
-    return this.open(loc, type, sealed);
+    let sealed: Buffer;
+    try {
+      sealed = await this.client.readRange(this.agentId, loc.pack, loc.offset, loc.length);
+    } catch (error) {
+      if (error instanceof CofferError && !error.transient)
+        this.unreadable.set(loc.pack, error.message);
+      throw error;
+    }
+    try {
+      return this.open(loc, type, sealed);
+    } catch (error) {
+      if (error instanceof IntegrityError) this.unreadable.set(loc.pack, error.message);
+      throw error;
+    }
   }
 
   private open(loc: BlobLocation, type: BlobType, sealed: Buffer): Buffer {
@@ -197,7 +217,25 @@ export class BlobReader {
     type: BlobType,
     options: { keep: boolean; writeTo?: (hex: string) => WriteTarget },
   ): Promise<(Buffer | number | Error)[]> {
-    const bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
+    let bytes: Buffer;
+    try {
+      bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
+    } catch (error) {
+      // A pack the vault cannot serve fails only the blobs in it; an unreachable vault fails
+      // the whole read.
+      if (!(error instanceof CofferError) || error.transient) throw error;
+      this.unreadable.set(plan.pack, error.message);
+      return plan.blobs.map(() => error);
+    }
+    return this.openPlan(plan, bytes, type, options);
+  }
+
+  private async openPlan(
+    plan: ReadPlan,
+    bytes: Buffer,
+    type: BlobType,
+    options: { keep: boolean; writeTo?: (hex: string) => WriteTarget },
+  ): Promise<(Buffer | number | Error)[]> {
     const items: OpenItem[] = [];
     const results: (Buffer | number | Error)[] = [];
     for (const loc of plan.blobs) {
@@ -223,6 +261,84 @@ export class BlobReader {
     this.pool ??= new OpenPool(this.keys);
     const opened = await this.pool.open(bytes, items, options.keep);
     let k = 0;
-    return results.map((r) => (r instanceof Error ? r : opened[k++]!));
+    return results.map((r) => {
+      const result = r instanceof Error ? r : opened[k++]!;
+      if (result instanceof IntegrityError) this.unreadable.set(plan.pack, result.message);
+      return result;
+    });
+  }
+
+  /**
+   * Streams the whole of `pack`, checking its bytes against its name, and opens the located
+   * blobs `hexIds` (all in that pack) as they pass, passing each one's plaintext length or
+   * error to `onBlob`. Memory stays bounded: only the ranges holding wanted blobs are kept, a
+   * few at a time. Returns why the pack does not match its name, or undefined when it does.
+   */
+  async checkPack(
+    pack: string,
+    hexIds: readonly string[],
+    type: BlobType,
+    onBlob: (hex: string, opened: number | Error) => void,
+  ): Promise<string | undefined> {
+    const locations = this.inStorageOrder(hexIds).map((hex) => this.locations.get(hex)!);
+    const plans = planReads(locations);
+    const hash = createHash('sha256');
+    const opening: Promise<void>[] = [];
+    const deliver = (plan: ReadPlan, results: (Buffer | number | Error)[]): void => {
+      plan.blobs.forEach((loc, i) => {
+        const r = results[i]!;
+        onBlob(loc.id, Buffer.isBuffer(r) ? r.length : r);
+      });
+    };
+    let position = 0;
+    let index = 0;
+    let buffer: Buffer | undefined;
+    let problem: string | undefined;
+    try {
+      for await (const chunk of await this.client.readPack(this.agentId, pack)) {
+        hash.update(chunk);
+        const end = position + chunk.length;
+        while (index < plans.length && plans[index]!.offset < end) {
+          const plan = plans[index]!;
+          buffer ??= Buffer.allocUnsafe(plan.length);
+          const from = Math.max(plan.offset, position);
+          const to = Math.min(plan.offset + plan.length, end);
+          chunk.copy(buffer, from - plan.offset, from - position, to - position);
+          if (to < plan.offset + plan.length) break;
+          const bytes = buffer;
+          buffer = undefined;
+          index++;
+          opening.push(
+            this.openPlan(plan, bytes, type, { keep: false }).then((r) => deliver(plan, r)),
+          );
+          // Bounded: at most a few opened ranges wait for a thread.
+          if (opening.length >= READS_IN_FLIGHT) await opening.shift();
+        }
+        position = end;
+      }
+      const name = hash.digest('hex');
+      if (name !== pack) problem = `pack ${pack}: its bytes hash to ${name} (the pack is damaged)`;
+    } catch (error) {
+      if (!(error instanceof CofferError) || error.transient) {
+        await Promise.allSettled(opening);
+        throw error;
+      }
+      problem = error.message;
+    } finally {
+      await Promise.all(opening);
+    }
+    if (problem === undefined && index < plans.length) {
+      problem = `pack ${pack}: it ends at byte ${position}, before blobs it should hold`;
+    }
+    if (problem !== undefined) {
+      this.unreadable.set(pack, problem);
+      const failure = new IntegrityError(problem, { subject: pack });
+      for (const plan of plans.slice(index))
+        deliver(
+          plan,
+          plan.blobs.map(() => failure),
+        );
+    }
+    return problem;
   }
 }

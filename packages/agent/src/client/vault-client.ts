@@ -20,6 +20,7 @@ import type {
   ExistsResponse,
   KeyringResponse,
   LocateResponse,
+  PackCheckResponse,
   PackList,
   PackUploadResponse,
   Point,
@@ -45,7 +46,10 @@ export class VaultError extends CofferError {
   readonly status: number;
   readonly missing: string[] | undefined;
   constructor(status: number, code: string, message: string, missing?: string[]) {
-    super(code, message, { transient: status >= 500 || status === 429 });
+    // A full vault stays full on a retry; only overload and server faults are worth one.
+    super(code, message, {
+      transient: (status >= 500 && code !== 'STORAGE_FULL') || status === 429,
+    });
     this.status = status;
     this.missing = missing;
   }
@@ -276,6 +280,17 @@ export class VaultClient {
   /** The packs of an agent's keyring. */
   packs(agentId: string): Promise<PackList> {
     return this.json('GET', route(ROUTES.agentPacks, { agent: agentId }));
+  }
+
+  /** Streams a whole pack (to check it against its name); the caller reads the body to its end. */
+  async readPack(agentId: string, pack: string): Promise<AsyncIterable<Buffer>> {
+    const response = await this.send('GET', route(ROUTES.agentPack, { agent: agentId, pack }));
+    return response.body as AsyncIterable<Buffer>;
+  }
+
+  /** Reports a pack that read as missing or damaged; the vault re-hashes it and says what it found. */
+  checkPack(agentId: string, pack: string): Promise<PackCheckResponse> {
+    return this.json('POST', route(ROUTES.agentPackCheck, { agent: agentId, pack }));
   }
 
   /** Exactly `length` bytes of a pack from `offset`. */

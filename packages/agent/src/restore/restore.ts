@@ -24,6 +24,7 @@ import {
   lstat,
   mkdir,
   open,
+  readdir,
   rename,
   rm,
   symlink,
@@ -94,6 +95,9 @@ function show(path: Buffer): string {
   return path.toString('utf8');
 }
 
+/** The names of this program's temporary files (see tempBeside). */
+const TEMP_NAME = /^\.coffer-restore-[0-9a-f]{12}$/;
+
 /** A fresh temporary name in the directory of `path`. */
 function tempBeside(path: Buffer): Buffer {
   return Buffer.concat([
@@ -153,6 +157,7 @@ export class Restore {
     this.manifest = decodeManifest(await reader.read(pointId, BlobType.manifest));
     const target = Buffer.from(this.options.target.replace(/\/+$/, '') || '/');
     await mkdir(target, { recursive: true });
+    await this.removeStaleTemps(target);
     const root = await this.tree(this.manifest.tree);
     const selections = (this.options.paths ?? ['/']).map(pathNames);
     for (const names of selections) {
@@ -172,7 +177,9 @@ export class Restore {
           );
         }
         if (i === names.length - 1) {
-          await this.restoreEntry(entry, dir);
+          await this.restoreEntry(entry, dir).catch((error: unknown) =>
+            this.warnOrThrow(join(dir, entry.name), error),
+          );
           break;
         }
         if (entry.type !== EntryType.directory || !entry.subtree) {
@@ -192,53 +199,63 @@ export class Restore {
 
   private async restoreEntries(entries: TreeEntry[], dir: Buffer): Promise<void> {
     // Subtrees are located with the content, so reading each one later costs one request.
+    // Missing blobs are reported per file, where they are found.
     const ids = entries.flatMap((e) => [
       ...(e.content ?? []).map((c) => idHex(c.id)),
       ...(e.subtree ? [idHex(e.subtree)] : []),
     ]);
-    const missing = await this.options.reader.locate(ids);
-    if (missing.length > 0) {
-      this.warn(
-        dir,
-        `${missing.length} blob(s) are missing from the vault; affected files are skipped`,
-      );
-    }
-    const files: Promise<void>[] = [];
+    await this.options.reader.locate(ids);
+    // Every task started here is awaited before this returns or throws, so nothing reads from
+    // the vault after the caller closes its client.
+    const started: Promise<void>[] = [];
     const others: Promise<void>[] = [];
+    const start = (task: Promise<void>): Promise<void> => {
+      // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+      task.catch(() => undefined);
+      started.push(task);
+      return task;
+    };
     let batch: TreeEntry[] = [];
     let batchBytes = 0;
-    for (const entry of entries) {
-      if (entry.type === EntryType.file && entry.size <= SMALL_FILE && entry.links <= 1) {
-        batch.push(entry);
-        batchBytes += entry.size;
-        if (batchBytes >= PREFETCH_BYTES) {
-          await this.restoreSmallFiles(batch, dir);
-          batch = [];
-          batchBytes = 0;
+    try {
+      for (const entry of entries) {
+        if (entry.type === EntryType.file && entry.size <= SMALL_FILE && entry.links <= 1) {
+          batch.push(entry);
+          batchBytes += entry.size;
+          if (batchBytes >= PREFETCH_BYTES) {
+            await this.restoreSmallFiles(batch, dir);
+            batch = [];
+            batchBytes = 0;
+          }
+        } else if (entry.type === EntryType.file) {
+          await this.limiter.acquire();
+          void start(
+            this.restoreEntry(entry, dir)
+              .catch((error: unknown) => this.warnOrThrow(join(dir, entry.name), error))
+              .finally(() => this.limiter.release()),
+          );
+        } else if (entry.type === EntryType.directory) {
+          // Subdirectories restore side by side, so their requests to the vault overlap.
+          others.push(start(this.restoreEntry(entry, dir)));
+          if (others.length >= DIRECTORY_WINDOW) await others.shift();
+        } else {
+          await this.restoreEntry(entry, dir);
         }
-      } else if (entry.type === EntryType.file) {
-        await this.limiter.acquire();
-        files.push(
-          this.restoreEntry(entry, dir)
-            .catch((error: unknown) => {
-              if (!(error instanceof CofferError)) throw error;
-              this.warn(join(dir, entry.name), error.message);
-            })
-            .finally(() => this.limiter.release()),
-        );
-      } else if (entry.type === EntryType.directory) {
-        // Subdirectories restore side by side, so their requests to the vault overlap.
-        const task = this.restoreEntry(entry, dir);
-        // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
-        task.catch(() => undefined);
-        others.push(task);
-        if (others.length >= DIRECTORY_WINDOW) await others.shift();
-      } else {
-        await this.restoreEntry(entry, dir);
       }
+      await this.restoreSmallFiles(batch, dir);
+    } catch (error) {
+      await Promise.allSettled(started);
+      throw error;
     }
-    await this.restoreSmallFiles(batch, dir);
-    await Promise.all([...files, ...others]);
+    const settled = await Promise.allSettled(started);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** A file or directory that could not be restored is a warning; a vault that is down is not. */
+  private warnOrThrow(path: Buffer, error: unknown): void {
+    if (!(error instanceof CofferError) || error.transient) throw error;
+    this.warn(path, error.message);
   }
 
   /**
@@ -266,13 +283,16 @@ export class Restore {
       const path = join(dir, entry.name);
       const hexes = (entry.content ?? []).map((c) => idHex(c.id));
       const plaintexts = hexes.map((hex) => prefetched.get(hex));
-      // Indexed, not found: a missing blob is an undefined element, which find() cannot report.
-      const at = plaintexts.findIndex((p) => !(p instanceof Buffer));
-      if (at >= 0) {
-        const unusable = plaintexts[at];
-        const why =
-          unusable instanceof Error ? unusable.message : 'a blob is missing from the vault';
-        this.warn(path, `${show(path)}: ${why}`);
+      // findIndex, not find: a blob the vault lacks is an undefined element.
+      const unusable = plaintexts.findIndex((p) => !(p instanceof Buffer));
+      if (unusable >= 0) {
+        const failure = plaintexts[unusable];
+        this.warn(
+          path,
+          failure instanceof Error
+            ? `not restored: ${failure.message}`
+            : `not restored: blob ${hexes[unusable]} is missing from the vault`,
+        );
         continue;
       }
       const target = await this.destination(path);
@@ -333,7 +353,14 @@ export class Restore {
         if (!real) return;
         this.stats.directories++;
         try {
-          await this.restoreEntries(entry.subtree ? await this.tree(entry.subtree) : [], real);
+          let entries: TreeEntry[] = [];
+          try {
+            if (entry.subtree) entries = await this.tree(entry.subtree);
+          } catch (error) {
+            if (!(error instanceof CofferError) || error.transient) throw error;
+            this.warn(path, `its contents were not restored: ${error.message}`);
+          }
+          await this.restoreEntries(entries, real);
         } finally {
           this.fresh.delete(real.toString('latin1'));
         }
@@ -361,7 +388,10 @@ export class Restore {
    */
   private async directory(path: Buffer): Promise<Buffer | undefined> {
     const st = await lstat(path).catch(() => undefined);
-    if (st?.isDirectory()) return path;
+    if (st?.isDirectory()) {
+      await this.removeStaleTemps(path);
+      return path;
+    }
     if (st) {
       if (this.options.conflict === 'skip') {
         this.stats.skipped++;
@@ -373,6 +403,26 @@ export class Restore {
     await mkdir(path, { mode: 0o700 });
     this.fresh.add(path.toString('latin1'));
     return path;
+  }
+
+  /**
+   * Removes what a killed earlier restore left in a directory this run writes into: only
+   * non-directories named like this program's own temporary files. Two restores into the same
+   * directory at once are not supported.
+   */
+  private async removeStaleTemps(dir: Buffer): Promise<void> {
+    let names: Buffer[];
+    try {
+      names = await readdir(dir, { encoding: 'buffer' });
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!TEMP_NAME.test(name.toString('latin1'))) continue;
+      const path = join(dir, name);
+      const st = await lstat(path).catch(() => undefined);
+      if (st && !st.isDirectory()) await unlink(path).catch(() => undefined);
+    }
   }
 
   /** The name to write a non-directory at, resolving a conflict; undefined to skip. */
@@ -455,7 +505,7 @@ export class Restore {
       0o600,
     );
     try {
-      await this.writeContent(entry, handle, path);
+      await this.writeContent(entry, handle);
       await handle.close();
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -471,7 +521,7 @@ export class Restore {
     return target.dest;
   }
 
-  private async writeContent(entry: TreeEntry, handle: FileHandle, path: Buffer): Promise<void> {
+  private async writeContent(entry: TreeEntry, handle: FileHandle): Promise<void> {
     // Each blob is fetched once and written by the thread that opens it, at every place it
     // occurs (a sparse region cut into identical zero chunks is one blob).
     const positions = new Map<string, number[]>();
@@ -488,14 +538,14 @@ export class Restore {
     if (position !== entry.size) {
       throw new CofferError(
         'RESTORE_DAMAGED',
-        `${show(path)}: content adds up to ${position} bytes, not ${entry.size}`,
+        `not restored: its content adds up to ${position} bytes, not ${entry.size}`,
       );
     }
     const missing = await this.options.reader.locate([...positions.keys()]);
     if (missing.length > 0) {
       throw new CofferError(
         'RESTORE_DAMAGED',
-        `${show(path)}: ${missing.length} blob(s) are missing from the vault`,
+        `not restored: ${missing.length} of its blob(s) are missing from the vault`,
       );
     }
     await this.options.reader.readInOrder(
@@ -503,15 +553,15 @@ export class Restore {
       BlobType.data,
       (hex, opened) => {
         if (opened instanceof CofferError && opened.code === 'RESTORE_WRITE_FAILED') {
-          throw new CofferError(opened.code, `${show(path)}: ${opened.message}`);
+          throw new CofferError(opened.code, `not restored: ${opened.message}`);
         }
         if (opened instanceof Error) {
-          throw new CofferError('RESTORE_DAMAGED', `${show(path)}: ${opened.message}`);
+          throw new CofferError('RESTORE_DAMAGED', `not restored: ${opened.message}`);
         }
         if (opened !== lengths.get(hex)) {
           throw new CofferError(
             'RESTORE_DAMAGED',
-            `${show(path)}: blob ${hex} holds ${opened} bytes, the directory says ${lengths.get(hex)}`,
+            `not restored: blob ${hex} holds ${opened} bytes, the directory says ${lengths.get(hex)}`,
           );
         }
         this.progress.bytesDone += opened * positions.get(hex)!.length;

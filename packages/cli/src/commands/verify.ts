@@ -3,7 +3,7 @@
  * `coffer verify [POINT] [--read-data]`: checks that points are complete and, with
  * --read-data, that every blob downloads and opens.
  */
-import { BlobReader, Verifier, resolvePoint } from '@coffer/agent';
+import { BlobReader, Verifier, resolvePoint, type PackDamage } from '@coffer/agent';
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_FAILURE } from '../exit.js';
 import { ProgressReporter, count, formatBytes, printJson, printLines } from '../output.js';
@@ -12,6 +12,13 @@ export interface VerifyOptions extends AgentOptions {
   item?: string;
   readData?: boolean;
   json?: boolean;
+}
+
+/** What became of a pack verify found missing or damaged. */
+function packOutcome(p: PackDamage): string {
+  if (p.reportError !== undefined) return `not reported to the vault: ${p.reportError}`;
+  if (p.vaultState === 'ok') return 'the vault re-checked it and finds it intact; run verify again';
+  return `the vault re-checked it and marked it ${p.vaultState}: its blobs no longer count as stored, so the next backup uploads them again`;
 }
 
 /** Verifies one point or all of them. */
@@ -40,10 +47,15 @@ export async function verify(
     const { result } = verifier;
     if (options.json) printJson(result);
     else {
+      const points = new Set(result.damage.map((d) => d.point));
       printLines(
         ...result.damage.map(
           (d) => `damaged: point ${d.point.slice(0, 12)} ${d.path || '(point)'}: ${d.message}`,
         ),
+        ...result.packs.map((p) => `pack ${p.pack}: ${packOutcome(p)}`),
+        ...(points.size > 0
+          ? [`Damaged points: ${[...points].map((id) => id.slice(0, 12)).join(', ')}`]
+          : []),
         `Checked ${count(result.points, 'point')}, ${count(result.trees, 'directory', 'directories')}, ${count(result.files, 'file')}` +
           (options.readData ? `, read ${formatBytes(result.bytesRead)}` : '') +
           (result.damage.length === 0

@@ -110,3 +110,10 @@ export async function snapshot(root: string): Promise<Map<string, Snapshot>> {
   await walk(Buffer.from(root), '');
   return out;
 }
+
+/** What a byte-identical restore must give back, per path: type, mode, size and content hash. */
+export function contentsOf(s: Map<string, Snapshot>): object[] {
+  return [...s]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, e]) => ({ key, type: e.type, mode: e.mode, size: e.size, hash: e.hash }));
+}

@@ -1,7 +1,7 @@
 /**
  * Test harness for end-to-end tests: the vault and the CLI as real processes on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,9 +95,9 @@ export class VaultProcess {
     readonly serveArgs: string[] = [],
   ) {}
 
-  /** Starts `coffer vault serve` on a free loopback port. */
-  async start(): Promise<void> {
-    const args = ['vault', 'serve', '--data', this.dataDir, '--listen', '127.0.0.1:0'];
+  /** Starts `coffer vault serve` on `listen` (default: a free loopback port). */
+  async start(listen = '127.0.0.1:0'): Promise<void> {
+    const args = ['vault', 'serve', '--data', this.dataDir, '--listen', listen];
     if (this.db) args.push('--db', this.db);
     args.push(...this.serveArgs);
     const child = spawn(process.execPath, [COFFER_BIN, ...args], {
@@ -136,6 +136,16 @@ export class VaultProcess {
   /** Environment for admin commands against this vault. */
   env(token: string): Record<string, string> {
     return { COFFER_URL: this.url, COFFER_TOKEN: token, COFFER_DATA: this.dataDir };
+  }
+
+  /** Kills the vault at once (SIGKILL), as a crash or a power cut would. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolvePromise) => {
+      child.once('exit', () => resolvePromise());
+      child.kill('SIGKILL');
+    });
   }
 
   /** Stops the vault. */
@@ -228,3 +238,26 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup()
 }
 
 export { writeFile };
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '6m') at `dir`, for tests of a full disk; returns how to
+ * unmount it, or the reason it cannot be mounted here (not root, no mount permission).
+ */
+export function mountTinyDisk(
+  dir: string,
+  size: string,
+): { unmount(): void } | { unavailable: string } {
+  const mounted = spawnSync(
+    'mount',
+    ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (mounted.status !== 0) {
+    return {
+      unavailable: `cannot mount a tmpfs: ${mounted.stderr.trim() || mounted.error?.message}`,
+    };
+  }
+  return { unmount: () => void spawnSync('umount', ['-l', dir]) };
+}

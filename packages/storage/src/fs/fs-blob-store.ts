@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import {
   chunksOf,
   InvalidRangeError,
+  isNoSpace,
+  StorageFullError,
   validateKey,
   type BlobInfo,
   type BlobStore,
@@ -62,6 +64,19 @@ export class FsBlobStore implements BlobStore {
     key: string,
     data: AsyncIterable<Uint8Array> | Uint8Array,
     options: PutOptions = {},
+  ): Promise<{ size: number }> {
+    try {
+      return await this.write(key, data, options);
+    } catch (error) {
+      if (isNoSpace(error)) throw new StorageFullError(key, { cause: error });
+      throw error;
+    }
+  }
+
+  private async write(
+    key: string,
+    data: AsyncIterable<Uint8Array> | Uint8Array,
+    options: PutOptions,
   ): Promise<{ size: number }> {
     const target = this.path(key);
     await this.cleanTemp();

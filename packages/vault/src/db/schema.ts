@@ -48,6 +48,11 @@ export interface KeyringTable {
   created_at: number;
   /** Base64 of the keyring's Ed25519 join public key (format.md §3.2), once known. */
   join_key: string | null;
+  /**
+   * Closure flags of this keyring's blobs count only when equal to this; any loss (a pack found
+   * missing or damaged, a row deleted) increments it, invalidating every flag at once.
+   */
+  closure_epoch: Generated<number>;
 }
 
 export interface AgentTable {
@@ -72,7 +77,13 @@ export interface PackTable {
   size: number;
   blobs: number;
   created_at: number;
+  /** ok, or missing/damaged once the vault's own read or re-hash of the pack failed. */
+  state: Generated<PackState>;
+  /** When the vault last read or re-hashed the whole pack, if ever. */
+  checked_at: number | null;
 }
+
+export type PackState = 'ok' | 'missing' | 'damaged';
 
 export interface BlobTable {
   keyring_id: string;
@@ -83,7 +94,10 @@ export interface BlobTable {
   type: number;
   /** Concatenated 32-byte ids the blob refers to (trees and manifests), else null. */
   refs: Buffer | null;
-  /** 1 once every blob reachable from this one is known to be stored. */
+  /**
+   * The keyring's closure epoch at which every blob reachable from this one was proven stored
+   * (0: never); it counts only while it equals the keyring's current epoch.
+   */
   closed: Generated<number>;
 }
 

@@ -15,6 +15,9 @@ export class HttpError extends CofferError {
   }
 }
 
+/** A full disk under the metadata database: SQLite's SQLITE_FULL, PostgreSQL's disk_full. */
+const DISK_FULL = new Set(['SQLITE_FULL', '53100']);
+
 function statusOf(code: string): number {
   return code in ERROR_STATUS ? ERROR_STATUS[code as ErrorCode] : 500;
 }
@@ -28,6 +31,15 @@ export function installErrorHandler(app: FastifyInstance): void {
       status = statusOf(error.code);
       body = { error: { code: error.code, message: error.message } };
       if (error instanceof HttpError && error.missing) body.error.missing = error.missing;
+    } else if (DISK_FULL.has(String((error as { code?: unknown }).code))) {
+      status = ERROR_STATUS.STORAGE_FULL;
+      body = {
+        error: {
+          code: 'STORAGE_FULL',
+          message:
+            "the vault's metadata storage is full; free space on the vault's disk or ask its operator to, then try again",
+        },
+      };
     } else if ('validation' in error && error.validation) {
       status = 400;
       body = { error: { code: 'BAD_REQUEST', message: error.message } };

@@ -21,11 +21,14 @@ import {
   idHex,
   type VerifiedPack,
 } from '@coffer/core';
+import { StorageFullError } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { checkClosure } from '../closure.js';
 import { requireAgent } from '../plugins/auth.js';
+import { confirmPacks } from '../pack-health.js';
 import { HttpError } from '../plugins/errors.js';
 import { packKey } from '../pack-keys.js';
 import { pointView } from '../views.js';
@@ -35,6 +38,22 @@ const INSERT_BATCH = 400;
 /** Registers the backup routes. */
 export function backupRoutes(app: FastifyInstance): void {
   const { db } = app.vault;
+
+  /** Rows of `ids` whose pack is ok, with the pack's recorded size. */
+  function storedBlobs(keyringId: string, ids: string[]) {
+    return db
+      .selectFrom('blobs')
+      .innerJoin('packs', (join) =>
+        join
+          .onRef('packs.keyring_id', '=', 'blobs.keyring_id')
+          .onRef('packs.name', '=', 'blobs.pack'),
+      )
+      .select(['blobs.id', 'blobs.pack', 'packs.size'])
+      .where('blobs.keyring_id', '=', keyringId)
+      .where('blobs.id', 'in', ids)
+      .where('packs.state', '=', 'ok')
+      .execute();
+  }
 
   app.post(
     ROUTES.blobsExist,
@@ -47,13 +66,11 @@ export function backupRoutes(app: FastifyInstance): void {
       const { ids } = request.body as { ids: string[] };
       const present = new Set<string>();
       for (let i = 0; i < ids.length; i += INSERT_BATCH) {
-        const rows = await db
-          .selectFrom('blobs')
-          .select('id')
-          .where('keyring_id', '=', agent.keyring_id)
-          .where('id', 'in', ids.slice(i, i + INSERT_BATCH))
-          .execute();
-        for (const row of rows) present.add(row.id);
+        const rows = await storedBlobs(agent.keyring_id, ids.slice(i, i + INSERT_BATCH));
+        // "Stored" must be true even when a pack file went away behind the vault's back.
+        const packs = new Map(rows.map((r) => [r.pack, r.size]));
+        const bad = await confirmPacks(app.vault, agent.keyring_id, packs);
+        for (const row of rows) if (!bad.has(row.pack)) present.add(row.id);
       }
       return { missing: ids.filter((id) => !present.has(id)) };
     },
@@ -77,10 +94,15 @@ export function backupRoutes(app: FastifyInstance): void {
       const verifier = new PackVerifier();
       let received = 0;
       let verified: VerifiedPack | undefined;
+      // Read by hand, so that a store failure midway leaves the rest of the body to drain.
+      const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
       // The pack is hashed and parsed as it streams to storage; if it does not match its name,
       // the source throws before the store renames the temp file, so nothing is stored.
       async function* checked(): AsyncGenerator<Uint8Array> {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) break;
+          const chunk = next.value;
           received += chunk.length;
           if (received > MAX_PACK_UPLOAD) {
             throw new HttpError(
@@ -91,13 +113,26 @@ export function backupRoutes(app: FastifyInstance): void {
           verifier.update(chunk);
           yield chunk;
         }
-        verified = verifier.finish(name);
+        verified ??= verifier.finish(name);
       }
       let created = true;
       const key = packKey(agent.keyring_id, name);
+      const known = await db
+        .selectFrom('packs')
+        .select(['state', 'size'])
+        .where('keyring_id', '=', agent.keyring_id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      const stored = known ? await app.vault.store.head(key) : undefined;
+      // A pack found missing or damaged is replaced by these verified bytes of the same name.
+      const replace = known !== undefined && (known.state !== 'ok' || stored?.size !== known.size);
       try {
-        await app.vault.store.put(key, checked(), { ifAbsent: true });
+        await app.vault.store.put(key, checked(), { ifAbsent: !replace });
       } catch (error) {
+        if (error instanceof StorageFullError) {
+          // Answer only once the request is read, so the agent sees the answer, not a reset.
+          for (let next = await chunks.next(); !next.done; next = await chunks.next());
+        }
         if (!(error instanceof AlreadyExistsError)) throw error;
         created = false;
         // Drain and verify anyway: the index is rebuilt from these entries below, and an
@@ -127,7 +162,12 @@ export function backupRoutes(app: FastifyInstance): void {
             blobs: entries.length,
             created_at: now,
           })
-          .onConflict((oc) => oc.columns(['keyring_id', 'name']).doNothing())
+          .onConflict((oc) =>
+            oc
+              .columns(['keyring_id', 'name'])
+              .doUpdateSet({ state: 'ok', checked_at: now })
+              .where('packs.state', '!=', 'ok'),
+          )
           .execute();
         for (let i = 0; i < entries.length; i += INSERT_BATCH) {
           const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
@@ -142,7 +182,23 @@ export function backupRoutes(app: FastifyInstance): void {
           await trx
             .insertInto('blobs')
             .values(rows)
-            .onConflict((oc) => oc.columns(['keyring_id', 'id']).doNothing())
+            .onConflict((oc) =>
+              oc
+                .columns(['keyring_id', 'id'])
+                .doUpdateSet((eb) => ({
+                  pack: eb.ref('excluded.pack'),
+                  offset: eb.ref('excluded.offset'),
+                  length: eb.ref('excluded.length'),
+                  type: eb.ref('excluded.type'),
+                  refs: eb.ref('excluded.refs'),
+                  closed: 0,
+                }))
+                // A copy indexed in a pack that is not ok moves here (old points heal too);
+                // the rows of a damaged pack are never deleted, as most of it may still read.
+                .where(
+                  sql<boolean>`NOT EXISTS (SELECT 1 FROM packs p WHERE p.keyring_id = blobs.keyring_id AND p.name = blobs.pack AND p.state = 'ok')`,
+                ),
+            )
             .execute();
         }
       });
@@ -186,7 +242,11 @@ export function backupRoutes(app: FastifyInstance): void {
       if (manifest && manifest.type !== 3) {
         throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);
       }
-      const { missing, walked } = await checkClosure(db, agent.keyring_id, body.manifest);
+      const { missing, walked, epoch } = await checkClosure(
+        app.vault,
+        agent.keyring_id,
+        body.manifest,
+      );
       if (missing.length > 0) {
         throw new HttpError(
           'CLOSURE_INCOMPLETE',
@@ -211,7 +271,7 @@ export function backupRoutes(app: FastifyInstance): void {
         for (let i = 0; i < walked.length; i += INSERT_BATCH) {
           await trx
             .updateTable('blobs')
-            .set({ closed: 1 })
+            .set({ closed: epoch })
             .where('keyring_id', '=', agent.keyring_id)
             .where('id', 'in', walked.slice(i, i + INSERT_BATCH))
             .execute();

@@ -9,6 +9,7 @@ import {
   HexId,
   LocateRequest,
   LocateResponse,
+  PackCheckResponse,
   PackList,
   ROUTES,
 } from '@coffer/api';
@@ -17,6 +18,7 @@ import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { readableAgent } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
+import { markPack, readFailure, recheckPack } from '../pack-health.js';
 import { packKey } from '../pack-keys.js';
 
 const BATCH = 400;
@@ -95,18 +97,35 @@ export function restoreRoutes(app: FastifyInstance): void {
       const key = packKey(agent.keyring_id, name);
       const range = request.headers.range;
       if (range === undefined) {
+        // Checked before streaming: a short file would otherwise end the answer midway.
+        const info = await app.vault.store.head(key);
+        const state = !info ? 'missing' : info.size !== pack.size ? 'damaged' : undefined;
+        if (state) throw await unreadable(agent.keyring_id, name, state);
+        const stream = await readOrMark(agent.keyring_id, name, () => app.vault.store.get(key));
         reply.header('content-type', 'application/octet-stream');
         reply.header('content-length', pack.size);
-        return reply.send(Readable.from(await app.vault.store.get(key)));
+        return reply.send(Readable.from(stream));
       }
       const match = RANGE.exec(range);
       if (!match) throw new HttpError('BAD_REQUEST', 'Range must be bytes=FIRST-LAST');
       const first = Number(match[1]);
       const last = Number(match[2]);
-      if (last < first || last >= pack.size || last - first + 1 > MAX_RANGE) {
-        return reply.status(416).header('content-range', `bytes */${pack.size}`).send();
+      if (last < first || last - first + 1 > MAX_RANGE) {
+        throw new HttpError(
+          'BAD_REQUEST',
+          `Range must be bytes=FIRST-LAST, at most ${MAX_RANGE} bytes`,
+        );
       }
-      const bytes = await app.vault.store.getRange(key, first, last - first + 1);
+      if (last >= pack.size) {
+        reply.header('content-range', `bytes */${pack.size}`);
+        throw new HttpError(
+          'INVALID_RANGE',
+          `pack ${name} has ${pack.size} bytes; bytes ${first}-${last} are beyond its end`,
+        );
+      }
+      const bytes = await readOrMark(agent.keyring_id, name, () =>
+        app.vault.store.getRange(key, first, last - first + 1),
+      );
       return reply
         .status(206)
         .header('content-type', 'application/octet-stream')
@@ -114,4 +133,59 @@ export function restoreRoutes(app: FastifyInstance): void {
         .send(bytes);
     },
   );
+
+  app.post(
+    ROUTES.agentPackCheck,
+    {
+      schema: {
+        params: Type.Object({ agent: EntityId, pack: HexId }),
+        response: { 200: PackCheckResponse },
+      },
+    },
+    async (request) => {
+      const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
+      const agent = await readableAgent(app, request, agentId);
+      // Any reader may read a pack, but only the keyring's own agents may make the vault re-hash
+      // one; what they claim changes nothing until the vault's own check confirms it.
+      const caller = request.principal;
+      if (caller?.kind !== 'agent' || caller.agent.keyring_id !== agent.keyring_id) {
+        throw new HttpError(
+          'FORBIDDEN',
+          'only agents of this keyring may report damage to its packs',
+        );
+      }
+      const state = await recheckPack(app.vault, agent.keyring_id, name);
+      if (!state) throw new HttpError('NOT_FOUND', `no pack ${name}`);
+      return { name, state };
+    },
+  );
+
+  /** Marks the pack and returns the error that tells the reader why it cannot be read. */
+  async function unreadable(
+    keyringId: string,
+    name: string,
+    state: 'missing' | 'damaged',
+  ): Promise<HttpError> {
+    await markPack(app.vault, keyringId, name, state);
+    return state === 'missing'
+      ? new HttpError('PACK_MISSING', `pack ${name} is missing from the vault's storage`)
+      : new HttpError(
+          'PACK_DAMAGED',
+          `pack ${name} is damaged in the vault's storage (its size differs from the recorded one)`,
+        );
+  }
+
+  async function readOrMark<T>(
+    keyringId: string,
+    name: string,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      const state = readFailure(error);
+      if (state) throw await unreadable(keyringId, name, state);
+      throw error;
+    }
+  }
 }

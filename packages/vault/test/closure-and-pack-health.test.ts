@@ -1,0 +1,327 @@
+import { ROUTES, route } from '@coffer/api';
+import {
+  BlobType,
+  EntryType,
+  PackWriter,
+  blobId,
+  createKeyring,
+  encodeManifest,
+  encodeTree,
+  sealBlob,
+  treeRefs,
+  type FinishedPack,
+  type MasterKeys,
+  type TreeEntry,
+} from '@coffer/core';
+import { FsBlobStore } from '@coffer/storage';
+import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packKey } from '../src/pack-keys.js';
+import { makeVault, type InProcessVault } from './in-process-vault.js';
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+const STATS = {
+  files: 1,
+  directories: 0,
+  otherEntries: 0,
+  bytes: 1,
+  newFiles: 1,
+  changedFiles: 0,
+  unchangedFiles: 0,
+  addedBytes: 1,
+  storedBytes: 1,
+  warnings: 0,
+};
+
+function fileEntry(name: string, id: Buffer, length: number): TreeEntry {
+  return {
+    name: Buffer.from(name),
+    type: EntryType.file,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtimeNs: 0n,
+    ctimeNs: 0n,
+    size: length,
+    device: 0,
+    inode: 0,
+    links: 1,
+    rdev: 0,
+    content: [{ id, length }],
+  };
+}
+
+describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (dialect) => {
+  let v: InProcessVault;
+  let dir: string;
+  let keys: MasterKeys;
+  let token: string;
+  let agentId: string;
+  let keyringId: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-closure-'));
+    v = await makeVault({ dialect, store: new FsBlobStore(dir) });
+    const tenant = await v.app.inject({
+      method: 'POST',
+      url: ROUTES.tenants,
+      headers: auth(v.admin),
+      payload: { name: 't' },
+    });
+    const owner = tenant.json<{ token: string }>().token;
+    const vault = await v.app.inject({
+      method: 'POST',
+      url: ROUTES.vaults,
+      headers: auth(owner),
+      payload: { name: 'v' },
+    });
+    const vaultId = vault.json<{ id: string }>().id;
+    const kr = await createKeyring('a long enough passphrase', { kdf: { N: 1024, r: 8, p: 1 } });
+    keys = kr.keys;
+    keyringId = kr.json.id;
+    const creds = await v.app.inject({
+      method: 'POST',
+      url: route(ROUTES.vaultCredentials, { vault: vaultId }),
+      headers: auth(owner),
+    });
+    const registered = await v.app.inject({
+      method: 'POST',
+      url: ROUTES.register,
+      payload: {
+        secret: creds.json<{ secret: string }>().secret,
+        name: 'm',
+        hostname: 'h',
+        keyring: JSON.stringify(kr.json),
+      },
+    });
+    const body = registered.json<{ token: string; agent: { id: string } }>();
+    token = body.token;
+    agentId = body.agent.id;
+  });
+
+  afterAll(async () => {
+    await v?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function pack(blobs: [Buffer, BlobType, Buffer, Buffer[]?][]): FinishedPack {
+    const writer = new PackWriter();
+    for (const [id, type, plain, refs] of blobs)
+      writer.add(id, type, sealBlob(keys, type, id, plain), refs);
+    return writer.finish();
+  }
+
+  function upload(p: FinishedPack) {
+    return v.app.inject({
+      method: 'PUT',
+      url: route(ROUTES.packUpload, { pack: p.name }),
+      headers: { ...auth(token), 'content-type': 'application/octet-stream' },
+      payload: Buffer.concat(p.bytes),
+    });
+  }
+
+  /** Data blobs a and b in one pack, a tree of both, and a function that commits a new point. */
+  async function pointWithTwoFiles(tag: string) {
+    const a = Buffer.from(`${tag} a`);
+    const b = Buffer.from(`${tag} b`);
+    const aId = blobId(keys.idKey, a);
+    const bId = blobId(keys.idKey, b);
+    const dataPack = pack([
+      [aId, BlobType.data, a],
+      [bId, BlobType.data, b],
+    ]);
+    expect((await upload(dataPack)).statusCode).toBe(200);
+    const tree = [fileEntry('a', aId, a.length), fileEntry('b', bId, b.length)];
+    const treeBytes = encodeTree(tree);
+    const treeId = blobId(keys.idKey, treeBytes);
+    expect(
+      (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
+    ).toBe(200);
+    let n = 0;
+    const commit = async () => {
+      const manifest = encodeManifest({
+        tree: treeId,
+        paths: [Buffer.from('/x')],
+        hostname: 'h',
+        username: 'u',
+        startTimeNs: BigInt(++n),
+        endTimeNs: 2n,
+        item: tag,
+        tags: [],
+        excludes: [],
+        stats: STATS,
+        program: 'test',
+      });
+      const manifestId = blobId(keys.idKey, manifest);
+      expect(
+        (await upload(pack([[manifestId, BlobType.manifest, manifest, [treeId]]]))).statusCode,
+      ).toBe(200);
+      return v.app.inject({
+        method: 'POST',
+        url: ROUTES.points,
+        headers: auth(token),
+        payload: {
+          item: tag,
+          manifest: manifestId.toString('hex'),
+          hostname: 'h',
+          startTime: new Date().toISOString(),
+          endTime: new Date().toISOString(),
+          stats: STATS,
+        },
+      });
+    };
+    return { a, aId, bId, dataPack, treeId, commit };
+  }
+
+  const exists = async (ids: Buffer[]) =>
+    (
+      await v.app.inject({
+        method: 'POST',
+        url: ROUTES.blobsExist,
+        headers: auth(token),
+        payload: { ids: ids.map((id) => id.toString('hex')) },
+      })
+    ).json<{ missing: string[] }>().missing;
+
+  const packState = async (name: string) =>
+    (
+      await v.meta.db
+        .selectFrom('packs')
+        .select('state')
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow()
+    ).state;
+
+  it('refuses a point reusing a closed tree once a blob row under it was deleted out of band', async () => {
+    const p = await pointWithTwoFiles('row');
+    expect((await p.commit()).statusCode).toBe(201);
+    // What an operator's sqlite3 or psql would do; the trigger invalidates every closure flag.
+    await v.meta.db.deleteFrom('blobs').where('id', '=', p.aId.toString('hex')).execute();
+    const again = await p.commit();
+    expect(again.statusCode).toBe(409);
+    expect(again.json<{ error: { missing: string[] } }>().error.missing).toEqual([
+      p.aId.toString('hex'),
+    ]);
+    // Uploading the blob again heals it.
+    expect((await upload(pack([[p.aId, BlobType.data, p.a]]))).statusCode).toBe(200);
+    expect((await p.commit()).statusCode).toBe(201);
+  });
+
+  it('answers "missing" for the blobs of a pack moved away, refuses points on them, and heals on re-upload', async () => {
+    const p = await pointWithTwoFiles('moved');
+    expect((await p.commit()).statusCode).toBe(201);
+    const path = join(dir, packKey(keyringId, p.dataPack.name));
+    await rename(path, `${path}.away`);
+    expect(await exists([p.aId, p.bId, p.treeId])).toEqual([
+      p.aId.toString('hex'),
+      p.bId.toString('hex'),
+    ]);
+    expect(await packState(p.dataPack.name)).toBe('missing');
+    expect((await p.commit()).statusCode).toBe(409);
+    // A new pack with one of the blobs moves that row; the other stays missing.
+    const heal = pack([[p.aId, BlobType.data, p.a]]);
+    expect((await upload(heal)).statusCode).toBe(200);
+    expect(await exists([p.aId, p.bId])).toEqual([p.bId.toString('hex')]);
+    const row = await v.meta.db
+      .selectFrom('blobs')
+      .select('pack')
+      .where('id', '=', p.aId.toString('hex'))
+      .executeTakeFirstOrThrow();
+    expect(row.pack).toBe(heal.name);
+    // The pack file is back: the same pack uploaded again replaces it and it counts again.
+    await rename(`${path}.away`, path);
+    expect((await upload(p.dataPack)).statusCode).toBe(200);
+    expect(await packState(p.dataPack.name)).toBe('ok');
+    expect(await exists([p.aId, p.bId])).toEqual([]);
+    expect((await p.commit()).statusCode).toBe(201);
+  });
+
+  it('refuses a commit when a pack under a closed tree vanished before anyone asked', async () => {
+    const p = await pointWithTwoFiles('silent');
+    expect((await p.commit()).statusCode).toBe(201);
+    const path = join(dir, packKey(keyringId, p.dataPack.name));
+    await rm(path);
+    // Nothing told the vault: the commit's own walk must notice, though the tree was closed.
+    await v.meta.db
+      .updateTable('keyrings')
+      .set((eb) => ({ closure_epoch: eb('closure_epoch', '+', 1) }))
+      .execute();
+    expect((await p.commit()).statusCode).toBe(409);
+    expect(await packState(p.dataPack.name)).toBe('missing');
+  });
+
+  it('accepts an identical re-upload of a pack it holds, also several at once', async () => {
+    const plain = Buffer.from('uploaded twice');
+    const id = blobId(keys.idKey, plain);
+    const p = pack([[id, BlobType.data, plain]]);
+    const first = await upload(p);
+    expect(first.statusCode).toBe(200);
+    expect(first.json<{ created: boolean }>().created).toBe(true);
+    const again = await upload(p);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json<{ created: boolean }>().created).toBe(false);
+    const other = pack([
+      [blobId(keys.idKey, Buffer.from('racing')), BlobType.data, Buffer.from('racing')],
+    ]);
+    const racing = await Promise.all([upload(other), upload(other), upload(other)]);
+    expect(racing.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+  });
+
+  it('answers a read past a pack end with 416 INVALID_RANGE, and marks a truncated pack damaged', async () => {
+    const p = await pointWithTwoFiles('range');
+    const url = route(ROUTES.agentPack, { agent: agentId, pack: p.dataPack.name });
+    const beyond = await v.app.inject({
+      method: 'GET',
+      url,
+      headers: { ...auth(token), range: `bytes=0-${p.dataPack.size}` },
+    });
+    expect(beyond.statusCode).toBe(416);
+    expect(beyond.json<{ error: { code: string } }>().error.code).toBe('INVALID_RANGE');
+    await truncate(join(dir, packKey(keyringId, p.dataPack.name)), p.dataPack.size - 10);
+    const short = await v.app.inject({
+      method: 'GET',
+      url,
+      headers: { ...auth(token), range: `bytes=0-${p.dataPack.size - 1}` },
+    });
+    expect(short.statusCode).toBe(422);
+    expect(short.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+      code: 'PACK_DAMAGED',
+    });
+    expect(await packState(p.dataPack.name)).toBe('damaged');
+    expect(await exists([p.aId])).toEqual([p.aId.toString('hex')]);
+  });
+
+  it('re-hashes a reported pack itself: a false report changes nothing, a damaged footer is marked', async () => {
+    const p = await pointWithTwoFiles('report');
+    expect((await p.commit()).statusCode).toBe(201);
+    const check = async () =>
+      v.app.inject({
+        method: 'POST',
+        url: route(ROUTES.agentPackCheck, { agent: agentId, pack: p.dataPack.name }),
+        headers: auth(token),
+      });
+    const epoch = async () =>
+      (
+        await v.meta.db
+          .selectFrom('keyrings')
+          .select('closure_epoch')
+          .where('id', '=', keyringId)
+          .executeTakeFirstOrThrow()
+      ).closure_epoch;
+    const before = await epoch();
+    const honest = await check();
+    expect(honest.json()).toEqual({ name: p.dataPack.name, state: 'ok' });
+    expect(await epoch()).toBe(before);
+    // Damage the footer only: every blob still opens, but the bytes no longer match the name.
+    const path = join(dir, packKey(keyringId, p.dataPack.name));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 30]! ^= 1;
+    await writeFile(path, bytes);
+    v.clock.now += 120_000;
+    expect((await check()).json()).toEqual({ name: p.dataPack.name, state: 'damaged' });
+    expect(await epoch()).toBe(before + 1);
+    expect((await p.commit()).statusCode).toBe(409);
+  });
+});
