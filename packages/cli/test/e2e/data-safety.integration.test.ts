@@ -42,7 +42,7 @@ async function packFiles(
 ): Promise<{ path: string; name: string; mtime: number }[]> {
   const root = join(dataDir, 'blobs', 'packs');
   const out: { path: string; name: string; mtime: number }[] = [];
-  for (const keyring of await readdir(root))
+  for (const keyring of await readdir(root).catch(() => [] as string[]))
     for (const fan of await readdir(join(root, keyring)))
       for (const name of await readdir(join(root, keyring, fan))) {
         const path = join(root, keyring, fan, name);
@@ -51,11 +51,19 @@ async function packFiles(
   return out.sort((a, b) => b.mtime - a.mtime);
 }
 
-/** Packs whose footers list a blob of `type` (1 data, 2 tree, 3 manifest). */
-async function packsWith(dataDir: string, type: number, since = 0) {
+/** The pack files stored now, so that a case can tell which packs its backups added. */
+async function packSet(dataDir: string): Promise<Set<string>> {
+  return new Set((await packFiles(dataDir)).map((p) => p.path));
+}
+
+/**
+ * Packs added since the `before` set whose footers list a blob of `type` (1 data, 2 tree,
+ * 3 manifest). By set, not by time: mtimes are coarse, and truncating a pack renews its mtime.
+ */
+async function packsWith(dataDir: string, type: number, before: Set<string> = new Set()) {
   const out = [];
   for (const p of await packFiles(dataDir)) {
-    if (p.mtime < since) continue;
+    if (before.has(p.path)) continue;
     const bytes = await readFile(p.path);
     const { entries } = parsePack(bytes);
     if (entries.some((e) => e.type === type)) out.push({ ...p, bytes, entries });
@@ -131,7 +139,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('re-reads unchanged files whose blob rows were deleted, so the next point restores (point 1)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = await source('rows');
     const first = await backup(dir, 'rows');
     const [pack] = await packsWith(vault.dataDir, 1, since);
@@ -148,7 +156,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('re-reads unchanged files whose pack was moved away, and heals the earlier points (point 1)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = join(work.path, 'moved');
     await mkdir(join(dir, 'keep'), { recursive: true });
     await writeFile(join(dir, 'keep', 'a.bin'), randomBytes(BIG));
@@ -170,7 +178,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('lists every damaged file and pack, reports them, and the next backup heals (points 1, 4, 5)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = await source('damaged');
     const first = await backup(dir, 'damaged');
     const [data] = await packsWith(vault.dataDir, 1, since);
@@ -190,7 +198,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('verify goes on past a missing and a truncated pack and names every file (point 4)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = join(work.path, 'two-packs');
     await mkdir(dir);
     await writeFile(join(dir, 'x.bin'), randomBytes(BIG));
@@ -213,7 +221,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('restores every file it can around a missing pack and a missing blob, names the others, exits 3 (points 2, 3)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = join(work.path, 'partly');
     await mkdir(join(dir, 'old'), { recursive: true });
     await writeFile(join(dir, 'old', 'gone.bin'), randomBytes(BIG));
@@ -222,7 +230,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     const dataOnly = (await packsWith(vault.dataDir, 1, since)).find((p) =>
       p.entries.every((e) => e.type === 1),
     )!;
-    const later = Date.now();
+    const later = await packSet(vault.dataDir);
     await mkdir(join(dir, 'new'));
     await writeFile(join(dir, 'new', 'kept.txt'), 'kept\n');
     await writeFile(join(dir, 'new', 'also.txt'), 'also\n');
@@ -256,7 +264,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
   });
 
   it('backs up in full under an unreadable parent tree, warns once and succeeds (point 6)', async () => {
-    const since = Date.now() - 1000;
+    const since = await packSet(vault.dataDir);
     const dir = await source('parent');
     await backup(dir, 'parent');
     for (const p of await packsWith(vault.dataDir, 2, since)) {
