@@ -9,18 +9,49 @@ import { Role } from './roles.js';
 export const Tenant = Type.Object({ id: EntityId, name: Name, createdAt: Timestamp });
 export type Tenant = Static<typeof Tenant>;
 
+export const TenantList = Type.Object({ tenants: Type.Array(Tenant) });
+export type TenantList = Static<typeof TenantList>;
+
 export const CreateTenantRequest = Type.Object({ name: Name }, { additionalProperties: false });
 export const CreateTenantResponse = Type.Object({ tenant: Tenant, token: Type.String() });
 export type CreateTenantResponse = Static<typeof CreateTenantResponse>;
 
+/** Longest lifetime a user token may be given (ten years); without one it never expires. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 10 * 365 * 86400;
+
 export const CreateTokenRequest = Type.Object(
-  { name: Name, role: Role },
+  {
+    name: Name,
+    role: Role,
+    /** Counted by the vault's clock from creation; absent: until revoked. */
+    expiresInSeconds: Type.Optional(
+      Type.Integer({ minimum: 60, maximum: MAX_TOKEN_LIFETIME_SECONDS }),
+    ),
+  },
   { additionalProperties: false },
 );
+export type CreateTokenRequest = Static<typeof CreateTokenRequest>;
+
+/** A tenant user token as listed (never the secret itself). */
+export const TokenInfo = Type.Object({
+  id: EntityId,
+  name: Name,
+  role: Role,
+  createdAt: Timestamp,
+  expiresAt: Type.Optional(Timestamp),
+  revokedAt: Type.Optional(Timestamp),
+});
+export type TokenInfo = Static<typeof TokenInfo>;
+export const TokenList = Type.Object({ tokens: Type.Array(TokenInfo) });
+export type TokenList = Static<typeof TokenList>;
+
 export const CreateTokenResponse = Type.Object({
   id: EntityId,
   name: Name,
   role: Role,
+  createdAt: Timestamp,
+  expiresAt: Type.Optional(Timestamp),
+  /** The bearer token, shown once. */
   token: Type.String(),
 });
 export type CreateTokenResponse = Static<typeof CreateTokenResponse>;
@@ -80,6 +111,8 @@ export const Agent = Type.Object({
   hostname: Type.String({ maxLength: 255 }),
   keyringId: KeyringId,
   createdAt: Timestamp,
+  /** Set once a tenant user removed the machine: its token no longer works, its points stay. */
+  removedAt: Type.Optional(Timestamp),
 });
 export type Agent = Static<typeof Agent>;
 export const AgentList = Type.Object({ agents: Type.Array(Agent) });

@@ -5,5 +5,6 @@
 export { buildServer, type ServerOptions } from './server.js';
 export { startVault, readAdminToken, type ServeOptions, type RunningVault } from './serve.js';
 export { openMetadataDb, type MetadataDb } from './db/connect.js';
+export { resetAdminToken, type ResetAdminTokenOptions } from './admin-token.js';
 export { certificateFingerprint, ensureTlsIdentity } from './tls.js';
 export type { VaultContext } from './context.js';

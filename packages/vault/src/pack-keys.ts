@@ -4,7 +4,12 @@
  * two hex digits so that no directory grows without bound.
  */
 
+/** The blob store prefix of every pack of keyring `keyringId`. */
+export function packPrefix(keyringId: string): string {
+  return `packs/${keyringId}/`;
+}
+
 /** The blob store key of pack `name` of keyring `keyringId`. */
 export function packKey(keyringId: string, name: string): string {
-  return `packs/${keyringId}/${name.slice(0, 2)}/${name}`;
+  return `${packPrefix(keyringId)}${name.slice(0, 2)}/${name}`;
 }

@@ -9,6 +9,7 @@ import { installAudit } from './audit/hook.js';
 import { installAuth } from './plugins/auth.js';
 import { installBodyRules } from './plugins/body.js';
 import { installErrorHandler } from './plugins/errors.js';
+import { accessRoutes } from './routes/access.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
@@ -40,6 +41,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installBodyRules(app);
   installAudit(app);
   tenancyRoutes(app);
+  accessRoutes(app);
   backupRoutes(app);
   restoreRoutes(app);
   auditRoutes(app);

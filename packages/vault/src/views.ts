@@ -2,8 +2,8 @@
  * @module views
  * Rows as the API shows them.
  */
-import type { Agent, Point, Tenant, Vault } from '@coffer/api';
-import type { AgentTable, PointTable, TenantTable, VaultTable } from './db/schema.js';
+import type { Agent, Point, Role, Tenant, TokenInfo, Vault } from '@coffer/api';
+import type { AgentTable, PointTable, TenantTable, TokenTable, VaultTable } from './db/schema.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -26,6 +26,21 @@ export function agentView(row: AgentTable): Agent {
     hostname: row.hostname,
     keyringId: row.keyring_id,
     createdAt: iso(row.created_at),
+    ...(row.removed_at != null ? { removedAt: iso(row.removed_at) } : {}),
+  };
+}
+
+/** A user token row as the API lists it (never its hash). */
+export function tokenView(
+  row: Pick<TokenTable, 'id' | 'name' | 'role' | 'created_at' | 'expires_at' | 'revoked_at'>,
+): TokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    createdAt: iso(row.created_at),
+    ...(row.expires_at != null ? { expiresAt: iso(row.expires_at) } : {}),
+    ...(row.revoked_at != null ? { revokedAt: iso(row.revoked_at) } : {}),
   };
 }
 

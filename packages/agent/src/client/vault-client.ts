@@ -28,6 +28,8 @@ import type {
   RegisterRequest,
   RegisterResponse,
   Role,
+  TenantList,
+  TokenList,
   Vault,
   VaultCredentials,
   VaultList,
@@ -180,9 +182,13 @@ export class VaultClient {
     return this.json('POST', ROUTES.tenants, { name });
   }
 
-  /** Tenant owner: creates a user token with a role. */
-  createToken(name: string, role: Role): Promise<CreateTokenResponse> {
-    return this.json('POST', ROUTES.tokens, { name, role });
+  /** Tenant owner: creates a user token with a role, valid for `expiresInSeconds` or until revoked. */
+  createToken(name: string, role: Role, expiresInSeconds?: number): Promise<CreateTokenResponse> {
+    return this.json('POST', ROUTES.tokens, {
+      name,
+      role,
+      ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
+    });
   }
 
   /** Tenant user: creates a vault. */
@@ -218,6 +224,36 @@ export class VaultClient {
     return this.json('POST', route(ROUTES.agentGrants, { vault: vaultId, agent: agentId }), {
       grantee,
     });
+  }
+
+  /** Service admin: every tenant. */
+  listTenants(): Promise<TenantList> {
+    return this.json('GET', ROUTES.tenants);
+  }
+
+  /** Tenant owner: the tenant's user tokens (revoked ones too, never the secrets). */
+  listTokens(): Promise<TokenList> {
+    return this.json('GET', ROUTES.tokens);
+  }
+
+  /** Tenant owner: revokes a user token; it stops working at once. */
+  revokeToken(tokenId: string): Promise<void> {
+    return this.json('DELETE', route(ROUTES.token, { token: tokenId }));
+  }
+
+  /** Tenant user: removes a machine; its token stops working, its points stay. */
+  removeAgent(agentId: string): Promise<void> {
+    return this.json('DELETE', route(ROUTES.agent, { agent: agentId }));
+  }
+
+  /** Tenant user: takes back what `grant` allowed. */
+  revokeGrant(agentId: string, grantee: string): Promise<void> {
+    return this.json('DELETE', route(ROUTES.agentGrant, { agent: agentId, grantee }));
+  }
+
+  /** Tenant owner: deletes a vault that holds no points and no registered machine. */
+  deleteVault(vaultId: string): Promise<void> {
+    return this.json('DELETE', route(ROUTES.vault, { vault: vaultId }));
   }
 
   /** Registers this machine with a one-time secret. */

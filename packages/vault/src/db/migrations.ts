@@ -9,6 +9,7 @@ import type { Dialect, MigrationContext } from './migrations/context.js';
 import { initial } from './migrations/0001-initial.js';
 import { dataSafety } from './migrations/0002-data-safety.js';
 import { security } from './migrations/0003-security.js';
+import { accessLifecycle } from './migrations/0004-access-lifecycle.js';
 import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 
 export type { Dialect };
@@ -19,6 +20,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0001_initial': initial(context),
     '0002_data_safety': dataSafety(context),
     '0003_security': security(context),
+    '0004_access_lifecycle': accessLifecycle(context),
     '0006_audit_and_alerts': auditAndAlerts(context),
   };
 }

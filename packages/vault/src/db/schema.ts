@@ -21,6 +21,10 @@ export interface TokenTable {
   agent_id: string | null;
   name: string;
   created_at: number;
+  /** When the token stops working (vault clock), or null for never. */
+  expires_at?: number | null;
+  /** When it was revoked, or null while it works. */
+  revoked_at?: number | null;
 }
 
 export interface VaultTable {
@@ -63,6 +67,8 @@ export interface AgentTable {
   hostname: string;
   keyring_id: string;
   created_at: number;
+  /** When a tenant user removed the machine; its token was revoked then, its points stay. */
+  removed_at?: number | null;
 }
 
 export interface GrantTable {

@@ -5,7 +5,7 @@
  */
 import { roleAllows, type Action, type Role } from '@coffer/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AgentTable, VaultTable } from '../db/schema.js';
+import type { AgentTable, TokenTable, VaultTable } from '../db/schema.js';
 import { hashSecret } from '../secrets.js';
 import { HttpError } from './errors.js';
 
@@ -34,6 +34,20 @@ function refuse(message: string): never {
   throw new HttpError('UNAUTHENTICATED', message);
 }
 
+/** Refuses a revoked or expired token (expiry by the vault's clock). */
+function refuseEndedToken(token: TokenTable, now: number): void {
+  if (token.revoked_at != null) {
+    refuse(
+      token.kind === 'agent'
+        ? 'this machine was removed from its vault; register it again with new credentials'
+        : 'this token was revoked; ask for a new one',
+    );
+  }
+  if (token.expires_at != null && token.expires_at <= now) {
+    refuse(`this token expired at ${new Date(token.expires_at).toISOString()}; ask for a new one`);
+  }
+}
+
 /**
  * Adds the `onRequest` hook that resolves `request.principal`. Every route but the public ones
  * (route `config: { public: true }`) answers 401 here, before any body is read.
@@ -55,6 +69,7 @@ export function installAuth(app: FastifyInstance): void {
       .where('hash', '=', hashSecret(match[1]!))
       .executeTakeFirst();
     if (!token) refuse('unknown or revoked token');
+    refuseEndedToken(token, app.vault.now());
     if (token.kind === 'admin') request.principal = { kind: 'admin', tokenId: token.id };
     else if (token.kind === 'user')
       request.principal = {
@@ -70,6 +85,9 @@ export function installAuth(app: FastifyInstance): void {
         .where('id', '=', token.agent_id!)
         .executeTakeFirst();
       if (!agent) refuse('this agent no longer exists');
+      if (agent.removed_at != null) {
+        refuse('this machine was removed from its vault; register it again with new credentials');
+      }
       request.principal = { kind: 'agent', tokenId: token.id, tenantId: agent.tenant_id, agent };
     }
   });

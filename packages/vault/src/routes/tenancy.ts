@@ -34,13 +34,14 @@ import { readableAgent, requireAdmin, requireUser, userVault } from '../plugins/
 import { hashSecret, newEntityId, newSecret } from '../secrets.js';
 import { raiseAlert } from '../alerts/raise.js';
 import { noteAudit } from '../audit/hook.js';
-import { agentView, pointView, tenantView, vaultView } from '../views.js';
+import { agentView, pointView, tenantView, tokenView, vaultView } from '../views.js';
 import { admitToKeyring } from '../keyring-admission.js';
 
 const VaultParams = Type.Object({ vault: EntityId });
 const AgentParams = Type.Object({ agent: EntityId });
 
-function isUniqueViolation(error: unknown): boolean {
+/** True when `error` is a unique-constraint violation, in SQLite or PostgreSQL. */
+export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? '');
 }
@@ -98,32 +99,41 @@ export function tenancyRoutes(app: FastifyInstance): void {
     { schema: { body: CreateTokenRequest, response: { 201: CreateTokenResponse } } },
     async (request, reply) => {
       const user = requireUser(request, 'administer');
-      const body = request.body as { name: string; role: 'owner' };
+      const body = request.body as CreateTokenRequest;
       const token = newSecret('cft_user');
-      const id = newEntityId('tk');
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('tokens')
-          .values({
-            id,
-            hash: hashSecret(token),
-            kind: 'user',
-            tenant_id: user.tenantId,
-            role: body.role,
-            agent_id: null,
-            name: body.name,
-            created_at: app.vault.now(),
-          })
-          .execute();
-        const message = `a ${body.role} token "${body.name}" (${id}) was created`;
-        const alert = { tenantId: user.tenantId, vaultId: null, subject: id, message };
-        await raiseAlert(
-          app.vault,
-          { ...alert, kind: ALERT_KINDS.tokenCreated, severity: 'warning' },
-          trx,
-        );
-      });
-      return reply.status(201).send({ id, name: body.name, role: body.role, token });
+      const now = app.vault.now();
+      const row = {
+        id: newEntityId('tk'),
+        hash: hashSecret(token),
+        kind: 'user' as const,
+        tenant_id: user.tenantId,
+        role: body.role,
+        agent_id: null,
+        name: body.name,
+        created_at: now,
+        expires_at: body.expiresInSeconds === undefined ? null : now + body.expiresInSeconds * 1000,
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('tokens').values(row).execute();
+          const message = `a ${body.role} token "${body.name}" (${row.id}) was created`;
+          const alert = { tenantId: user.tenantId, vaultId: null, subject: row.id, message };
+          await raiseAlert(
+            app.vault,
+            { ...alert, kind: ALERT_KINDS.tokenCreated, severity: 'warning' },
+            trx,
+          );
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new HttpError(
+            'ALREADY_EXISTS',
+            `this tenant has a token named ${body.name} already; choose another name or revoke that one`,
+          );
+        }
+        throw error;
+      }
+      return reply.status(201).send({ ...tokenView(row), token });
     },
   );
 
@@ -260,10 +270,12 @@ export function tenancyRoutes(app: FastifyInstance): void {
       const { grantee } = request.body as { grantee: string };
       const agents = await db
         .selectFrom('agents')
-        .select('id')
+        .select(['id', 'removed_at'])
         .where('vault_id', '=', vault.id)
         .where('id', 'in', [agentId, grantee])
         .execute();
+      const removed = agents.find((a) => a.id === grantee && a.removed_at != null);
+      if (removed) throw new HttpError('NOT_FOUND', `agent ${grantee} was removed`);
       if (agents.length !== (agentId === grantee ? 1 : 2)) {
         throw new HttpError(
           'NOT_FOUND',
