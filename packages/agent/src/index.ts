@@ -8,7 +8,11 @@ export {
   VaultUnreachableError,
   type VaultClientOptions,
 } from './client/vault-client.js';
-export { CertificateMismatchError, pinnedDispatcher } from './client/pinned-dispatcher.js';
+export {
+  CertificateMismatchError,
+  certificateFingerprint,
+  pinnedDispatcher,
+} from './client/pinned-dispatcher.js';
 export { BlobReader, MissingBlobError } from './client/blob-reader.js';
 export {
   resolveConfigDir,
@@ -35,3 +39,5 @@ export {
 } from './restore/restore.js';
 export { Verifier, type Damage, type PackDamage, type VerifyResult } from './verify/verify.js';
 export { resolvePoint } from './points.js';
+export { PointTree, type PathTarget, type Visit } from './browse/point-tree.js';
+export { Finder, NamePattern } from './browse/find.js';

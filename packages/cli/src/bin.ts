@@ -1,4 +1,9 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
+// A reader that stops early (`coffer ls -R latest | head`) is not an error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
 process.exitCode = await main(process.argv);

@@ -3,7 +3,13 @@
  * Turns command-line options and environment into a vault client: admin commands use
  * COFFER_URL/COFFER_TOKEN with a pinned fingerprint, agent commands their registration.
  */
-import { VaultClient, loadAgent, resolveConfigDir, type LoadedAgent } from '@coffer/agent';
+import {
+  VaultClient,
+  certificateFingerprint,
+  loadAgent,
+  resolveConfigDir,
+  type LoadedAgent,
+} from '@coffer/agent';
 import { CofferError, openKeyring, type MasterKeys } from '@coffer/core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,9 +25,33 @@ export interface AdminOptions {
   data?: string;
 }
 
+/** `value` if it is an https:// URL, else a usage error naming where it came from. */
+export function checkHttpsUrl(value: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CofferError(
+      'USAGE',
+      `${source} ${value}: not a URL; give the vault's address, e.g. https://vault.example:8443`,
+    );
+  }
+  if (url.protocol !== 'https:') {
+    throw new CofferError('USAGE', `${source} ${value}: the vault speaks HTTPS only (https://…)`);
+  }
+  return value;
+}
+
+/** The vault URL from --url or COFFER_URL, checked, so a typo gets a clear line. */
+export function vaultUrl(options: AdminOptions): string {
+  if (options.url) return checkHttpsUrl(options.url, '--url');
+  if (process.env.COFFER_URL) return checkHttpsUrl(process.env.COFFER_URL, 'COFFER_URL');
+  return `https://${DEFAULT_LISTEN}`;
+}
+
 /** A client for a tenant user or the service admin. */
 export async function adminClient(options: AdminOptions): Promise<VaultClient> {
-  const url = options.url ?? process.env.COFFER_URL ?? `https://${DEFAULT_LISTEN}`;
+  const url = vaultUrl(options);
   const token = options.token ?? process.env.COFFER_TOKEN;
   if (!token) {
     throw new CofferError(
@@ -34,7 +64,6 @@ export async function adminClient(options: AdminOptions): Promise<VaultClient> {
     const data = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
     const certPath = join(data, 'tls', 'cert.pem');
     try {
-      const { certificateFingerprint } = await import('@coffer/vault');
       fingerprint = certificateFingerprint(await readFile(certPath, 'utf8'));
     } catch {
       throw new CofferError(

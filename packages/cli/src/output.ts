@@ -40,9 +40,70 @@ export function printLines(...lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** Writes to stdout and waits while the reader is behind, so long listings stay in bounded memory. */
+export async function writeStdout(text: string): Promise<void> {
+  if (!process.stdout.write(text)) {
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  }
+}
+
+/**
+ * One JSON document whose list is streamed as it is found: `{...head, "KEY": [items]}`. `end`
+ * closes it, also after a failure, so stdout always holds valid JSON.
+ */
+export class JsonListWriter {
+  private first = true;
+  private ended = false;
+
+  constructor(
+    private readonly key: string,
+    head: Record<string, unknown>,
+  ) {
+    const fields = Object.entries(head).map(
+      ([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`,
+    );
+    process.stdout.write(`{\n${fields.join('')}  ${JSON.stringify(key)}: [`);
+  }
+
+  /** Adds one item to the list. */
+  async item(value: unknown): Promise<void> {
+    await writeStdout(`${this.first ? '\n' : ',\n'}    ${JSON.stringify(value)}`);
+    this.first = false;
+  }
+
+  /** Closes the list and the document. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    process.stdout.write(`${this.first ? '' : '\n  '}]\n}\n`);
+  }
+}
+
 /** A warning on stderr. */
 export function printWarning(path: string, message: string): void {
   process.stderr.write(`warning: ${path}: ${message}\n`);
+}
+
+/** What progress lines and prompts share: a prompt waiting for input pauses every progress line. */
+const terminal = { prompts: 0, liveLine: false, pausedMs: 0 };
+
+/**
+ * Runs `ask` (which prompts on the terminal) with progress paused: a live progress line is
+ * cleared first, and nothing is drawn until the answer is in.
+ */
+export async function whilePrompting<T>(ask: () => Promise<T>): Promise<T> {
+  if (terminal.liveLine) {
+    process.stderr.write('\r\x1b[K');
+    terminal.liveLine = false;
+  }
+  terminal.prompts++;
+  const since = Date.now();
+  try {
+    return await ask();
+  } finally {
+    terminal.prompts--;
+    terminal.pausedMs += Date.now() - since;
+  }
 }
 
 export interface ProgressSnapshot {
@@ -58,6 +119,8 @@ export interface ProgressSnapshot {
 export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
+  /** Time spent in prompts before this reporter started, not counted as work. */
+  private readonly pausedBefore = terminal.pausedMs;
   private lastQuiet = Date.now();
   private readonly live: boolean;
 
@@ -74,7 +137,7 @@ export class ProgressReporter {
 
   private line(): string {
     const s = this.snapshot();
-    const elapsed = (Date.now() - this.started) / 1000;
+    const elapsed = (Date.now() - this.started - (terminal.pausedMs - this.pausedBefore)) / 1000;
     const rate = elapsed > 0 ? s.bytesDone / elapsed : 0;
     const files = s.filesTotal === undefined ? `${s.files}` : `${s.files}/${s.filesTotal}`;
     let bytes = formatBytes(s.bytesDone);
@@ -91,7 +154,9 @@ export class ProgressReporter {
   }
 
   private tick(): void {
+    if (terminal.prompts > 0) return;
     if (this.live) {
+      terminal.liveLine = true;
       const columns = process.stderr.columns || 100;
       let text = this.line();
       const path = this.snapshot().currentPath;
@@ -106,6 +171,9 @@ export class ProgressReporter {
   /** Stops reporting and clears the live line. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.live) process.stderr.write('\r\x1b[K');
+    if (this.live && terminal.prompts === 0) {
+      process.stderr.write('\r\x1b[K');
+      terminal.liveLine = false;
+    }
   }
 }

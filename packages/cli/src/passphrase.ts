@@ -7,14 +7,20 @@ import { CofferError } from '@coffer/core';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { whilePrompting } from './output.js';
 
-async function prompt(question: string): Promise<string> {
+/** Asks on the terminal without echo; progress lines wait meanwhile. */
+function prompt(question: string): Promise<string> {
   if (!process.stdin.isTTY) {
     throw new CofferError(
       'PASSPHRASE_REQUIRED',
       'a passphrase is needed: set COFFER_PASSPHRASE or pass --passphrase-file FILE',
     );
   }
+  return whilePrompting(() => ask(question));
+}
+
+async function ask(question: string): Promise<string> {
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, callback) {

@@ -6,7 +6,7 @@
 import { FsBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import { CofferError } from '@coffer/core';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { smtpMailer } from './alerts/mail.js';
@@ -17,6 +17,7 @@ import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
 import { LifecycleRunner } from './lifecycle/runner.js';
 import { startTasks } from './lifecycle/tasks.js';
+import { checkListenAddress, listenError } from './startup-errors.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -95,9 +96,25 @@ async function dataDirWarning(dataDir: string): Promise<string | undefined> {
   );
 }
 
-/** Starts the vault; resolves once it listens. */
+/**
+ * Starts the vault; resolves once it listens. A start that fails leaves nothing half-made: the
+ * address and the database are checked before anything is created, and a data directory this
+ * start created is removed again (a PostgreSQL database it bound completes the binding with it
+ * next time).
+ */
 export async function startVault(options: ServeOptions): Promise<RunningVault> {
   const dataDir = resolve(options.dataDir);
+  await checkListenAddress(options.host, options.port);
+  const created = !(await stat(dataDir).catch(() => undefined));
+  try {
+    return await start(options, dataDir);
+  } catch (error) {
+    if (created) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function start(options: ServeOptions, dataDir: string): Promise<RunningVault> {
   const dbUrl = options.db ?? `sqlite:${join(dataDir, 'metadata.sqlite')}`;
   const dbName = options.db
     ? `the database ${options.db.replace(/\/\/[^@/]*@/, '//…@')}`
@@ -122,7 +139,6 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     ? smtpMailer(options.smtp, options.mailFrom ?? `coffer@${hostname()}`)
     : undefined;
   const adminTokenPath = join(dataDir, 'admin.token');
-  const newAdminToken = await ensureAdminToken(meta, adminTokenPath);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   // Tasks start only after the server exists, so its logger is there when they log.
   const lifecycle = new LifecycleRunner({
@@ -141,8 +157,24 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     },
     tls,
     logger: { level: options.logLevel ?? 'warn' },
+  }).catch(async (error: unknown) => {
+    mailer?.close();
+    await meta.close();
+    throw error;
   });
-  await app.listen({ host: options.host, port: options.port });
+  let newAdminToken: string | undefined;
+  try {
+    await app.listen({ host: options.host, port: options.port }).catch((error: unknown) => {
+      throw listenError(error, options.host, options.port);
+    });
+    // Only once it listens: a start that fails mints no token.
+    newAdminToken = await ensureAdminToken(meta, adminTokenPath);
+  } catch (error) {
+    mailer?.close();
+    await app.close();
+    await meta.close();
+    throw error;
+  }
   startTasks(app);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -158,6 +158,11 @@ describe('access lifecycle', () => {
     ).toBe(404);
   });
 
+  it('injects requests with cookies (light-my-request on the cookie version pinned for Node 20)', async () => {
+    const r = await v.app.inject({ method: 'GET', url: ROUTES.whoami, cookies: { a: 'b c' } });
+    expect(r.statusCode).toBe(401);
+  });
+
   it('lists tenants for the service admin only', async () => {
     const r = await call('GET', ROUTES.tenants, v.admin);
     expect(r.json<{ tenants: { name: string }[] }>().tenants.map((t) => t.name)).toEqual([

@@ -3,6 +3,7 @@
  * An undici dispatcher that trusts exactly one TLS certificate, named by its SHA-256
  * fingerprint (the vault's self-signed certificate, DESIGN.md §2), and nothing else.
  */
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { CofferError } from '@coffer/core';
@@ -16,6 +17,11 @@ export class CertificateMismatchError extends CofferError {
         'if the vault got a new certificate, re-register this machine or pass --fingerprint',
     );
   }
+}
+
+/** Lowercase hex SHA-256 of a PEM certificate's DER bytes: the fingerprint agents pin. */
+export function certificateFingerprint(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase();
 }
 
 /** A dispatcher whose TLS connections succeed only to a certificate with this fingerprint. */

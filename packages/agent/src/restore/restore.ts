@@ -12,6 +12,7 @@ import {
   decodeTree,
   idHex,
   type Manifest,
+  type MasterKeys,
   type TreeEntry,
 } from '@coffer/core';
 import { spawnSync } from 'node:child_process';
@@ -37,6 +38,7 @@ import { setTimes } from '@coffer/fs-times';
 import { Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
 import { writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
+import { ContentComparer } from './same-content.js';
 
 export type ConflictMode = 'overwrite' | 'skip' | 'keep-both';
 
@@ -47,6 +49,14 @@ export interface RestoreOptions {
   /** Paths inside the point (absolute, as backed up) to restore; default everything. */
   paths?: readonly string[];
   conflict: ConflictMode;
+  /**
+   * Create device nodes and keep set-uid/set-gid bits of files, as the point recorded them.
+   * Right when restoring a system in place; off by default, so that a restore of what another
+   * machine backed up cannot plant a device node or a set-uid program (docs/security.md).
+   */
+  specialFiles?: boolean;
+  /** The keyring's keys: with them keep-both leaves a file alone that already holds the same. */
+  keys?: MasterKeys;
   /** Files written at once. */
   concurrency?: number;
   onWarning?(warning: { path: string; message: string }): void;
@@ -58,6 +68,12 @@ export interface RestoreStats {
   otherEntries: number;
   bytes: number;
   skipped: number;
+  /** Files in the way that already held the same content (keep-both leaves them). */
+  identical: number;
+  /** Device nodes not created (specialFiles off). */
+  devicesSkipped: number;
+  /** Files restored without the set-uid/set-gid bits they had (specialFiles off). */
+  setIdCleared: number;
   warnings: number;
 }
 
@@ -124,6 +140,9 @@ export class Restore {
     otherEntries: 0,
     bytes: 0,
     skipped: 0,
+    identical: 0,
+    devicesSkipped: 0,
+    setIdCleared: 0,
     warnings: 0,
   };
   private readonly limiter: Limiter;
@@ -136,10 +155,14 @@ export class Restore {
     undefined,
     writeBatch,
   );
+  private readonly comparer: ContentComparer | undefined;
   manifest: Manifest | undefined;
 
   constructor(private readonly options: RestoreOptions) {
     this.limiter = new Limiter(options.concurrency ?? 4);
+    if (options.keys && options.conflict === 'keep-both') {
+      this.comparer = new ContentComparer(options.keys);
+    }
   }
 
   private warn(path: Buffer, message: string): void {
@@ -295,7 +318,7 @@ export class Restore {
         );
         continue;
       }
-      const target = await this.destination(path);
+      const target = await this.destination(path, entry);
       if (!target) continue;
       const job = batches[0]!.bytes <= batches[1]!.bytes ? batches[0]! : batches[1]!;
       const parts = hexes.map((hex, i) => {
@@ -311,7 +334,7 @@ export class Restore {
         dest: target.dest,
         parts,
         size: entry.size,
-        mode: entry.mode,
+        mode: this.modeOf(entry),
         uid: entry.uid,
         gid: entry.gid,
         mtimeNs: entry.mtimeNs,
@@ -481,12 +504,17 @@ export class Restore {
    */
   private async destination(
     path: Buffer,
+    entry: TreeEntry,
   ): Promise<{ dest: Buffer; replaceDirectory: boolean } | undefined> {
     if (this.fresh.has(parentOf(path).toString('latin1')))
       return { dest: path, replaceDirectory: false };
     const existing = await lstat(path).catch(() => undefined);
     if (existing && this.options.conflict === 'skip') {
       this.stats.skipped++;
+      return undefined;
+    }
+    if (existing?.isFile() && this.comparer && (await this.comparer.same(path, entry))) {
+      this.stats.identical++;
       return undefined;
     }
     const dest =
@@ -496,7 +524,7 @@ export class Restore {
 
   /** Writes one file; returns where it went, or undefined when skipped. */
   private async writeFile(entry: TreeEntry, path: Buffer): Promise<Buffer | undefined> {
-    const target = await this.destination(path);
+    const target = await this.destination(path, entry);
     if (!target) return undefined;
     const temp = tempBeside(path);
     const handle = await open(
@@ -572,6 +600,7 @@ export class Restore {
   }
 
   private async special(entry: TreeEntry, path: Buffer): Promise<void> {
+    if (this.refusesDevice(entry)) return;
     const dest = await this.claim(path);
     if (!dest) return;
     // Node has no mkfifo/mknod: make it under a plain temporary name, then rename it.
@@ -605,11 +634,28 @@ export class Restore {
     await this.metadata(dest, entry);
   }
 
+  /** True (and counted) when `entry` is a device node this restore does not create. */
+  private refusesDevice(entry: TreeEntry): boolean {
+    const device = entry.type === EntryType.charDevice || entry.type === EntryType.blockDevice;
+    if (!device || this.options.specialFiles) return false;
+    this.stats.devicesSkipped++;
+    return true;
+  }
+
+  /** The mode to give a restored entry: without set-uid/set-gid on files unless allowed. */
+  private modeOf(entry: TreeEntry): number {
+    if (entry.type !== EntryType.file || this.options.specialFiles || !(entry.mode & 0o6000)) {
+      return entry.mode;
+    }
+    this.stats.setIdCleared++;
+    return entry.mode & ~0o6000;
+  }
+
   /** Owner (as root), mode, then times: chown clears set-id bits, chmod keeps mtime. */
   private async metadata(path: Buffer, entry: TreeEntry): Promise<void> {
     try {
       if (isRoot) await lchown(path, entry.uid, entry.gid);
-      if (entry.type !== EntryType.symlink) await chmod(path, entry.mode);
+      if (entry.type !== EntryType.symlink) await chmod(path, this.modeOf(entry));
       setTimes(path, entry.mtimeNs, entry.type === EntryType.symlink);
     } catch (error) {
       this.warn(path, `cannot set metadata: ${(error as Error).message}`);

@@ -1,9 +1,9 @@
 /**
  * @module commands/admin
- * Commands of the service admin and tenant users: tenants, tokens, vaults, credentials,
- * agents and grants.
+ * Commands of the service admin and tenant users: tenants, vaults, credentials, agents and
+ * grants.
  */
-import type { Role, Vault } from '@coffer/api';
+import type { Vault } from '@coffer/api';
 import type { VaultClient } from '@coffer/agent';
 import { CofferError } from '@coffer/core';
 import { writeFile } from 'node:fs/promises';
@@ -43,7 +43,7 @@ export async function findVault(client: VaultClient, spec: string): Promise<Vaul
 export function tenantCreate(name: string, options: AdminOptions & JsonOption): Promise<number> {
   return withClient(options, async (client) => {
     const result = await client.createTenant(name);
-    if (options.json) printJson(result);
+    if (options.json) printJson({ tenant: result.tenant, secret: result.token });
     else
       printLines(
         `Created tenant ${result.tenant.name} (${result.tenant.id}).`,
@@ -55,28 +55,11 @@ export function tenantCreate(name: string, options: AdminOptions & JsonOption): 
   });
 }
 
-/** `coffer token create NAME --role ROLE`. */
-export function tokenCreate(
-  name: string,
-  options: AdminOptions & JsonOption & { role: Role },
-): Promise<number> {
-  return withClient(options, async (client) => {
-    const result = await client.createToken(name, options.role);
-    if (options.json) printJson(result);
-    else
-      printLines(
-        `Created ${result.role} token ${result.name} (${result.id}) (shown once):`,
-        `  ${result.token}`,
-      );
-    return 0;
-  });
-}
-
 /** `coffer vault create NAME`. */
 export function vaultCreate(name: string, options: AdminOptions & JsonOption): Promise<number> {
   return withClient(options, async (client) => {
     const vault = await client.createVault(name);
-    if (options.json) printJson(vault);
+    if (options.json) printJson({ vault });
     else
       printLines(
         `Created vault ${vault.name} (${vault.id}).`,
@@ -105,6 +88,7 @@ export function vaultCredentials(
   return withClient(options, async (client) => {
     const vault = await findVault(client, spec);
     const credentials = await client.createCredentials(vault.id, options.joinKeyring);
+    // 0600 and never over an existing file: the file registers a machine until it expires.
     await writeFile(options.out, `${JSON.stringify(credentials, null, 2)}\n`, {
       mode: 0o600,
       flag: 'wx',
@@ -114,13 +98,16 @@ export function vaultCredentials(
       throw error;
     });
     if (options.json)
-      printJson({ file: options.out, vaultId: vault.id, expiresAt: credentials.expiresAt });
+      printJson({
+        credentials: { file: options.out, vaultId: vault.id, expiresAt: credentials.expiresAt },
+      });
     else
       printLines(
         `Wrote ${options.out}: registers one machine into vault ${vault.name}, once, until ${credentials.expiresAt}.`,
+        'Keep it secret until then: whoever holds it can register a machine into this vault.',
         options.joinKeyring
-          ? `On that machine: npx coffer register --credentials ${options.out} --keyring FILE (keyring ${options.joinKeyring})`
-          : `On that machine: npx coffer register --credentials ${options.out}`,
+          ? `On that machine: coffer register --credentials ${options.out} --keyring FILE (keyring ${options.joinKeyring})`
+          : `On that machine: coffer register --credentials ${options.out}`,
       );
     return 0;
   });
@@ -136,7 +123,9 @@ export function vaultAgents(spec: string, options: AdminOptions & JsonOption): P
     else
       printLines(
         ...result.agents.map(
-          (a) => `${a.id}  ${a.name}  (${a.hostname}) registered ${a.createdAt}`,
+          (a) =>
+            `${a.id}  ${a.name}  (${a.hostname}) registered ${a.createdAt}` +
+            (a.removedAt ? `, removed ${a.removedAt}` : ''),
         ),
       );
     return 0;
@@ -149,6 +138,7 @@ export function vaultPoints(spec: string, options: AdminOptions & JsonOption): P
     const vault = await findVault(client, spec);
     const result = await client.listVaultPoints(vault.id);
     if (options.json) printJson(result);
+    else if (result.points.length === 0) printLines(`No recovery points in ${vault.name} yet.`);
     else
       printLines(
         ...result.points.map(
@@ -168,11 +158,13 @@ export function agentGrant(
   return withClient(options, async (client) => {
     const vault = await findVault(client, options.vault);
     await client.grant(vault.id, agentId, options.to);
-    if (options.json) printJson({ agent: agentId, grantee: options.to });
+    if (options.json)
+      printJson({ grant: { agent: agentId, grantee: options.to, vaultId: vault.id } });
     else
       printLines(
         `Agent ${options.to} may now list and restore the points of agent ${agentId}`,
-        `(with that agent's passphrase): npx coffer points --agent ${agentId}`,
+        `(with that agent's passphrase): coffer points --agent ${agentId}`,
+        `To take it back: coffer agent revoke-grant ${agentId} --from ${options.to}`,
       );
     return 0;
   });

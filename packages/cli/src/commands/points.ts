@@ -5,6 +5,7 @@
  */
 import { agentConnection, type AgentOptions } from '../connect.js';
 import { formatBytes, printJson, printLines } from '../output.js';
+import { listPoints } from '../point-select.js';
 
 export interface PointsOptions extends AgentOptions {
   item?: string;
@@ -15,14 +16,13 @@ export interface PointsOptions extends AgentOptions {
 export async function points(options: PointsOptions): Promise<number> {
   const { client, sourceAgentId } = await agentConnection(options);
   try {
-    const result = await client.points(sourceAgentId, options.item);
-    if (options.json) printJson(result);
-    else if (result.points.length === 0)
-      printLines('No recovery points yet: npx coffer backup PATH...');
+    const points = await listPoints(client, sourceAgentId, options.item);
+    if (options.json) printJson({ points });
+    else if (points.length === 0) printLines('No recovery points yet: coffer backup PATH...');
     else
       printLines(
         'ID            TIME                      ITEM        FILES     SIZE',
-        ...result.points.map(
+        ...points.map(
           (p) =>
             `${p.id.slice(0, 12)}  ${p.endTime.padEnd(24)}  ${p.item.padEnd(10)}  ${String(p.stats.files).padStart(7)}  ${formatBytes(p.stats.bytes).padStart(10)}`,
         ),

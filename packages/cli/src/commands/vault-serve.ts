@@ -2,12 +2,12 @@
  * @module commands/vault-serve
  * `coffer vault serve`: runs the vault until SIGINT/SIGTERM.
  */
-import { startVault } from '@coffer/vault';
 import { CofferError } from '@coffer/core';
 import { relative } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { DEFAULT_DATA_DIR, DEFAULT_LISTEN } from '../connect.js';
+import { checkHttpsUrl, DEFAULT_DATA_DIR, DEFAULT_LISTEN } from '../connect.js';
 import { printLines } from '../output.js';
+import { loadVault } from '../vault-module.js';
 
 export interface ServeCommandOptions {
   data?: string;
@@ -43,8 +43,10 @@ function tuneHeapForStreaming(): void {
 
 /** Runs the vault in the foreground. */
 export async function vaultServe(options: ServeCommandOptions): Promise<number> {
+  const { startVault } = await loadVault();
   tuneHeapForStreaming();
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  if (options.publicUrl !== undefined) checkHttpsUrl(options.publicUrl, '--public-url');
   const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
   // From the environment, an SMTP password stays out of the process list.
   const smtp = options.smtp ?? process.env.COFFER_SMTP;
@@ -59,28 +61,31 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(options.mailFrom ? { mailFrom: options.mailFrom } : {}),
   });
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
-  const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;
+  const relativePath = relative(process.cwd(), vault.adminTokenPath);
+  const tokenPath = relativePath.startsWith('..') ? vault.adminTokenPath : relativePath;
   const dataArg = dataDir === DEFAULT_DATA_DIR ? '' : ` --data ${dataDir}`;
+  // One write, so that whoever waits for "listening on" reads the next steps with it.
   printLines(
     `Coffer vault listening on ${vault.url}`,
     `  certificate sha256 ${vault.fingerprint}`,
     `  data in ${dataDir}${options.db ? `, metadata in ${options.db.replace(/\/\/[^@/]*@/, '//…@')}` : ''}`,
     `  alert e-mails ${vault.app.vault.mailer ? `through ${vault.app.vault.mailer.server}` : 'off (no --smtp)'}`,
+    ...(vault.newAdminToken
+      ? [
+          '',
+          `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
+          'Next, in another terminal in this directory:',
+          `  export COFFER_URL=${vault.url} COFFER_TOKEN=$(cat ${tokenPath})`,
+          `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
+          '  export COFFER_TOKEN=<owner token>',
+          `  npx coffer vault create my-vault${dataArg}`,
+          `  npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
+          'Then, within 48 hours, on each machine to protect (with the agent installed, see README):',
+          '  coffer register --credentials my-vault.credentials',
+          '  coffer backup ~/Documents',
+        ]
+      : []),
   );
-  if (vault.newAdminToken) {
-    printLines(
-      '',
-      `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
-      'Next, in another terminal in this directory:',
-      `  export COFFER_URL=${vault.url} COFFER_TOKEN=$(cat ${tokenPath})`,
-      `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
-      `  COFFER_TOKEN=<owner token> npx coffer vault create my-vault${dataArg}`,
-      `  COFFER_TOKEN=<owner token> npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
-      'Then on each machine to protect (within 48 hours):',
-      '  npx coffer register --credentials my-vault.credentials',
-      '  npx coffer backup ~/Documents',
-    );
-  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

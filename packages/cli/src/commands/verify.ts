@@ -7,6 +7,7 @@ import { BlobReader, Verifier, resolvePoint, type PackDamage } from '@coffer/age
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_FAILURE } from '../exit.js';
 import { ProgressReporter, count, formatBytes, printJson, printLines } from '../output.js';
+import { listPoints } from '../point-select.js';
 
 export interface VerifyOptions extends AgentOptions {
   item?: string;
@@ -28,7 +29,7 @@ export async function verify(
 ): Promise<number> {
   const session = await agentSession(options);
   try {
-    const { points } = await session.client.points(session.sourceAgentId, options.item);
+    const points = await listPoints(session.client, session.sourceAgentId, options.item);
     const selected = pointSpec ? [resolvePoint(points, pointSpec)] : points;
     const verifier = new Verifier(
       new BlobReader(session.client, session.sourceAgentId, session.keys),
@@ -45,8 +46,10 @@ export async function verify(
       progress.stop();
     }
     const { result } = verifier;
-    if (options.json) printJson(result);
-    else {
+    if (options.json) {
+      const { damage, packs, ...stats } = result;
+      printJson({ stats, damage, packs });
+    } else {
       const points = new Set(result.damage.map((d) => d.point));
       printLines(
         ...result.damage.map(

@@ -49,5 +49,11 @@ export function agentOptions(command: Command, withAgent = false): Command {
   return command;
 }
 
+/** Adds the `Example:` section every command's --help ends with. */
+export function example<C extends Command>(command: C, ...lines: string[]): C {
+  command.addHelpText('after', `\nExample:\n${lines.map((line) => `  ${line}`).join('\n')}`);
+  return command;
+}
+
 /** Collects a repeatable option into an array. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];

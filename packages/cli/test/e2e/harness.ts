@@ -168,13 +168,13 @@ export interface TenantSetup {
 
 /** Creates a tenant and a vault in it. */
 export async function setupTenant(vault: VaultProcess, name: string): Promise<TenantSetup> {
-  const tenant = json<{ token: string }>(
+  const tenant = json<{ secret: string }>(
     await runCoffer(['tenant', 'create', name, '--json'], vault.env(vault.adminToken)),
   );
-  const created = json<{ id: string; name: string }>(
-    await runCoffer(['vault', 'create', `${name}-vault`, '--json'], vault.env(tenant.token)),
+  const { vault: created } = json<{ vault: { id: string; name: string } }>(
+    await runCoffer(['vault', 'create', `${name}-vault`, '--json'], vault.env(tenant.secret)),
   );
-  return { ownerToken: tenant.token, vaultId: created.id, vaultName: created.name };
+  return { ownerToken: tenant.secret, vaultId: created.id, vaultName: created.name };
 }
 
 /** A registered machine: its config dir and how to run agent commands. */

@@ -7,6 +7,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import pg from 'pg';
+import { CofferError } from '@coffer/core';
+import { databaseError } from '../startup-errors.js';
 import { migrate, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -42,7 +44,10 @@ function sqlitePath(url: string): string | undefined {
 }
 
 function badUrl(url: string): Error {
-  return new Error(`--db ${url}: expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
+  return new CofferError(
+    'USAGE',
+    `--db ${url.replace(/\/\/[^@/]*@/, '//…@')}: expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`,
+  );
 }
 
 /**
@@ -57,8 +62,16 @@ function restrictSqliteFiles(path: string): void {
   }
 }
 
-/** Opens and migrates the database at `url`. */
+/** Opens and migrates the database at `url`; failures a user can fix are one clear line. */
 export async function openMetadataDb(url: string): Promise<MetadataDb> {
+  try {
+    return await open(url);
+  } catch (error) {
+    throw databaseError(error, url);
+  }
+}
+
+async function open(url: string): Promise<MetadataDb> {
   let db: Kysely<Database>;
   let dialect: Dialect;
   if (isPostgres(url)) {
@@ -109,8 +122,19 @@ async function probeFrom(rows: ProbeRows): Promise<MetadataDbProbe> {
   };
 }
 
-/** Looks at the database at `url` without creating, migrating or changing anything. */
+/**
+ * Looks at the database at `url` without creating, migrating or changing anything; a database
+ * that cannot be reached is one clear line.
+ */
 export async function probeMetadataDb(url: string): Promise<MetadataDbProbe> {
+  try {
+    return await probe(url);
+  } catch (error) {
+    throw databaseError(error, url);
+  }
+}
+
+async function probe(url: string): Promise<MetadataDbProbe> {
   if (isPostgres(url)) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
