@@ -29,6 +29,8 @@ export interface AdminOptions {
 export function checkHttpsUrl(value: string, source: string): string {
   let url: URL;
   try {
+    // "host:8443" parses as a URL of scheme "host:"; without "//" it is no vault address.
+    if (!value.includes('//')) throw new TypeError('no scheme');
     url = new URL(value);
   } catch {
     throw new CofferError(
