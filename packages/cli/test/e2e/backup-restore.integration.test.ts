@@ -83,6 +83,8 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
       point.id.slice(0, 10),
       '--target',
       target,
+      // Set-uid bits too: this restore is to be an exact copy.
+      '--special-files',
       '--json',
     ]);
     expect(restore.code, restore.stderr).toBe(0);
