@@ -19,14 +19,25 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `coffer ARGS` and collects its output. */
+/** Runs `coffer ARGS` of the checkout and collects its output. */
 export function runCoffer(
   args: string[],
   env: Record<string, string | undefined> = {},
   options: { input?: string; onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<RunResult> {
+  return runProgram([process.execPath, COFFER_BIN], args, env, options);
+}
+
+/** Runs `PROGRAM ARGS` (e.g. an installed `coffer`) and collects its output. */
+export function runProgram(
+  program: string[],
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { input?: string; onSpawn?: (child: ChildProcess) => void; cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [COFFER_BIN, ...args], {
+    const child = spawn(program[0]!, [...program.slice(1), ...args], {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       env: { ...process.env, COFFER_PASSPHRASE: undefined, COFFER_TOKEN: undefined, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
