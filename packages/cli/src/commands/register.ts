@@ -172,7 +172,7 @@ export async function register(options: RegisterOptions): Promise<number> {
         `Registered ${name} as agent ${result.agent.id} in vault ${result.vault.name}` +
           (options.keyring ? `, keyring ${keyring.id}.` : '.'),
         `Configuration in ${dir}. Keep your passphrase safe: without it nothing can be restored.`,
-        'Next: npx coffer backup PATH...',
+        'Next: coffer backup PATH...',
       );
     return 0;
   } finally {
