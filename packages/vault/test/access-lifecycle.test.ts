@@ -121,6 +121,43 @@ describe('access lifecycle', () => {
     expect(removed.json<{ error: { message: string } }>().error.message).toMatch(/removed/);
   });
 
+  it('lets each role end only what it may, and another tenant nothing', async () => {
+    const agent = await register(vaultId);
+    const other = await register(vaultId);
+    const roles = {
+      reader: (await createToken('r', 'reader')).token,
+      operator: (await createToken('o', 'operator')).token,
+      contributor: (await createToken('c', 'contributor')).token,
+    };
+    const spare = await createToken('spare', 'reader');
+    const cases: [string, string, (keyof typeof roles)[]][] = [
+      ['GET', ROUTES.tokens, []],
+      ['DELETE', route(ROUTES.token, { token: spare.id }), []],
+      ['DELETE', route(ROUTES.vault, { vault: vaultId }), []],
+      [
+        'DELETE',
+        route(ROUTES.agentGrant, { agent: agent.agentId, grantee: other.agentId }),
+        ['contributor'],
+      ],
+      ['DELETE', route(ROUTES.agent, { agent: agent.agentId }), ['contributor']],
+    ];
+    for (const [method, url, allowed] of cases) {
+      for (const [role, token] of Object.entries(roles)) {
+        const r = await call(method, url, token);
+        if (allowed.includes(role as keyof typeof roles))
+          expect(r.statusCode, `${role} ${method} ${url}`).not.toBe(403);
+        else expect(r.statusCode, `${role} ${method} ${url}`).toBe(403);
+      }
+      // Another tenant's token, agent, grant or vault answers as an unknown one.
+      if (method === 'DELETE') expect((await call(method, url, otherOwner)).statusCode).toBe(404);
+    }
+    const foreign = await call('GET', ROUTES.tokens, otherOwner);
+    expect(foreign.body).not.toContain(spare.id);
+    // The contributor removed the agent; nothing else changed.
+    expect((await call('GET', ROUTES.whoami, other.token)).statusCode).toBe(200);
+    expect((await call('GET', ROUTES.vaults, spare.token)).statusCode).toBe(200);
+  });
+
   it('lists tokens without secrets, keeps names unique, and frees a name on revocation', async () => {
     const first = await createToken('ci', 'contributor');
     const duplicate = await call('POST', ROUTES.tokens, owner, { name: 'ci', role: 'reader' });

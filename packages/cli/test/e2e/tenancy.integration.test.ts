@@ -95,6 +95,9 @@ describe.each(DIALECTS)('tenants, agents and credentials (%s metadata)', (dialec
       ['GET', route(ROUTES.agentPacks, { agent: alpha.agentId })],
       ['POST', route(ROUTES.agentLocate, { agent: alpha.agentId }), { ids: [pointId] }],
       ['GET', route(ROUTES.agentPack, { agent: alpha.agentId, pack: pointId })],
+      ['DELETE', route(ROUTES.agentGrant, { agent: alpha.agentId, grantee: beta.agentId })],
+      ['DELETE', route(ROUTES.agent, { agent: alpha.agentId })],
+      ['DELETE', route(ROUTES.vault, { vault: a.vaultId })],
     ];
     for (const token of intruders) {
       for (const [method, path, body] of routes) {
