@@ -46,11 +46,7 @@ export const TokenList = Type.Object({ tokens: Type.Array(TokenInfo) });
 export type TokenList = Static<typeof TokenList>;
 
 export const CreateTokenResponse = Type.Object({
-  id: EntityId,
-  name: Name,
-  role: Role,
-  createdAt: Timestamp,
-  expiresAt: Type.Optional(Timestamp),
+  ...TokenInfo.properties,
   /** The bearer token, shown once. */
   token: Type.String(),
 });

@@ -6,8 +6,31 @@
 import { CofferError } from '@coffer/core';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Kysely } from 'kysely';
 import { openMetadataDb } from './db/connect.js';
+import type { Database } from './db/schema.js';
 import { hashSecret, newEntityId, newSecret } from './secrets.js';
+
+/** Stores (the hash of) a new service-admin token. */
+export async function insertAdminToken(
+  db: Kysely<Database>,
+  token: string,
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('tokens')
+    .values({
+      id: newEntityId('tk'),
+      hash: hashSecret(token),
+      kind: 'admin',
+      tenant_id: null,
+      role: null,
+      agent_id: null,
+      name: 'service admin',
+      created_at: now,
+    })
+    .execute();
+}
 
 export interface ResetAdminTokenOptions {
   dataDir: string;
@@ -57,19 +80,7 @@ export async function resetAdminToken(
         .where('kind', '=', 'admin')
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      await trx
-        .insertInto('tokens')
-        .values({
-          id: newEntityId('tk'),
-          hash: hashSecret(token),
-          kind: 'admin',
-          tenant_id: null,
-          role: null,
-          agent_id: null,
-          name: 'service admin',
-          created_at: now,
-        })
-        .execute();
+      await insertAdminToken(trx, token, now);
       return Number(result.numUpdatedRows);
     });
     await rename(temp, path);

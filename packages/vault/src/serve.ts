@@ -9,10 +9,11 @@ import { CofferError } from '@coffer/core';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { insertAdminToken } from './admin-token.js';
 import { smtpMailer } from './alerts/mail.js';
 import { planBinding, readDataDirState, recordBinding } from './data-binding.js';
 import { openMetadataDb, probeMetadataDb, type MetadataDb } from './db/connect.js';
-import { hashSecret, newEntityId, newSecret } from './secrets.js';
+import { newSecret } from './secrets.js';
 import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
 import { LifecycleRunner } from './lifecycle/runner.js';
@@ -70,19 +71,7 @@ async function ensureAdminToken(meta: MetadataDb, path: string): Promise<string 
       );
     }
   }
-  await meta.db
-    .insertInto('tokens')
-    .values({
-      id: newEntityId('tk'),
-      hash: hashSecret(token),
-      kind: 'admin',
-      tenant_id: null,
-      role: null,
-      agent_id: null,
-      name: 'service admin',
-      created_at: Date.now(),
-    })
-    .execute();
+  await insertAdminToken(meta.db, token, Date.now());
   return token;
 }
 

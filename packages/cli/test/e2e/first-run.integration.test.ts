@@ -57,6 +57,9 @@ describe('first-run mistakes: one line, the right exit status, nothing half-crea
     await work?.cleanup();
   });
 
+  const serve = (data: string, ...args: string[]) =>
+    runCoffer(['vault', 'serve', '--data', data, ...args]);
+
   const expectOneLine = (stderr: string, pattern: RegExp): void => {
     expect(stderr).toMatch(pattern);
     expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
@@ -68,15 +71,7 @@ describe('first-run mistakes: one line, the right exit status, nothing half-crea
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
     try {
-      const data = join(work.path, 'busy');
-      const result = await runCoffer([
-        'vault',
-        'serve',
-        '--data',
-        data,
-        '--listen',
-        `127.0.0.1:${port}`,
-      ]);
+      const result = await serve(join(work.path, 'busy'), '--listen', `127.0.0.1:${port}`);
       expect(result.code).toBe(1);
       expectOneLine(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is in use.*--listen`));
       expect(await readdir(work.path)).not.toContain('busy');
@@ -88,17 +83,13 @@ describe('first-run mistakes: one line, the right exit status, nothing half-crea
   it('names a PostgreSQL database that does not exist, and leaves no data directory', async () => {
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/coffer_missing_${process.pid}`;
-    const data = join(work.path, 'no-db');
-    const result = await runCoffer([
-      'vault',
-      'serve',
-      '--data',
-      data,
+    const result = await serve(
+      join(work.path, 'no-db'),
       '--listen',
       '127.0.0.1:0',
       '--db',
-      url.toString(),
-    ]);
+      `${url}`,
+    );
     expect(result.code).toBe(1);
     expectOneLine(result.stderr, /database "coffer_missing_\d+" does not exist.*createdb/);
     expect(await readdir(work.path)).not.toContain('no-db');
@@ -106,7 +97,7 @@ describe('first-run mistakes: one line, the right exit status, nothing half-crea
 
   it('answers an unsupported --db scheme, a bad --url and a bad --listen with exit 2', async () => {
     const data = join(work.path, 'mysql');
-    const scheme = await runCoffer(['vault', 'serve', '--data', data, '--db', 'mysql://h/db']);
+    const scheme = await serve(data, '--db', 'mysql://h/db');
     expect(scheme.code).toBe(2);
     expectOneLine(scheme.stderr, /expected sqlite:PATH or postgres:/);
     expect(await readdir(work.path)).not.toContain('mysql');
@@ -127,7 +118,7 @@ describe('first-run mistakes: one line, the right exit status, nothing half-crea
     expect(env.code).toBe(2);
     expectOneLine(env.stderr, /COFFER_URL .*HTTPS only/);
 
-    const listen = await runCoffer(['vault', 'serve', '--data', data, '--listen', '8443']);
+    const listen = await serve(data, '--listen', '8443');
     expect(listen.code).toBe(2);
     expectOneLine(listen.stderr, /expected HOST:PORT/);
   });
