@@ -231,10 +231,7 @@ describe('access lifecycle', () => {
   it('deletes a vault only once no machine is registered in it, with its stored packs', async () => {
     const id = await createVault(owner, 'to-delete');
     const agent = await register(id);
-    await store.put(
-      `packs/${JSON.parse(keyringText).id}/ab/${'ab'.repeat(32)}`,
-      Buffer.from('x'),
-    );
+    await store.put(`packs/${JSON.parse(keyringText).id}/ab/${'ab'.repeat(32)}`, Buffer.from('x'));
     const url = route(ROUTES.vault, { vault: id });
     expect((await call('DELETE', url, otherOwner)).statusCode).toBe(404);
     const busy = await call('DELETE', url, owner);

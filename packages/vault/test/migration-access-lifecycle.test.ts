@@ -1,8 +1,12 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
+import { openMetadataDb } from '../src/db/connect.js';
 import { initial } from '../src/db/migrations/0001-initial.js';
 import { accessLifecycle, dedupeTokenNames } from '../src/db/migrations/0004-access-lifecycle.js';
 import type { Dialect, MigrationContext } from '../src/db/migrations/context.js';
@@ -83,5 +87,36 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0004 (%s)', (dialect: 
       .insertInto('tokens')
       .values(token('t8', 'tn_a', 'ci'))
       .execute();
+  });
+});
+
+describe('migration order', () => {
+  it('runs 0004 on a vault that already ran a later-numbered migration', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'coffer-migrate-'));
+    const url = `sqlite:${join(dir, 'metadata.sqlite')}`;
+    try {
+      const first = await openMetadataDb(url);
+      // As a vault migrated before 0004 existed: without its index, columns and record.
+      for (const statement of [
+        'DROP INDEX tokens_user_name',
+        'DROP INDEX tokens_agent',
+        'ALTER TABLE tokens DROP COLUMN expires_at',
+        'ALTER TABLE tokens DROP COLUMN revoked_at',
+        'ALTER TABLE agents DROP COLUMN removed_at',
+        "DELETE FROM kysely_migration WHERE name = '0004_access_lifecycle'",
+      ]) {
+        await sql.raw(statement).execute(first.db);
+      }
+      await first.close();
+      const again = await openMetadataDb(url);
+      const rows = await again.db
+        .selectFrom('tokens')
+        .select(['expires_at', 'revoked_at'])
+        .execute();
+      expect(rows).toEqual([]);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

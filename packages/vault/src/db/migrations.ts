@@ -30,6 +30,10 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
+    // Numbers are handed out ahead of time and land in any order (0006 before 0004), so a vault
+    // that already ran a later one still takes an earlier one that arrives after it. Each
+    // migration depends only on those below its number.
+    allowUnorderedMigrations: true,
   });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;
