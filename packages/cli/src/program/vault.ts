@@ -27,7 +27,10 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
         '--smtp <url>',
         'SMTP server for alert e-mails: smtp://[USER:PASSWORD@]HOST:PORT or smtps://… (default: $COFFER_SMTP)',
       )
-      .option('--mail-from <address>', 'the From address of alert e-mails (default coffer@HOSTNAME)'),
+      .option(
+        '--mail-from <address>',
+        'the From address of alert e-mails (default coffer@HOSTNAME)',
+      ),
     'coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443 --smtp smtp://mail.example.com:587',
   ).action(lazy(() => import('../commands/vault-serve.js'), 'vaultServe'));
   example(

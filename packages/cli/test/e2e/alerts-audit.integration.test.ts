@@ -121,7 +121,7 @@ describe.each(DIALECTS)('alerts, notifications and the audit log (%s metadata)',
       ['token', 'create', 'viewer', '--role', 'reader', '--json'],
       as(a.ownerToken),
     );
-    reader = json<{ token: string }>(created).token;
+    reader = json<{ secret: string }>(created).secret;
   });
 
   afterAll(async () => {
@@ -187,8 +187,8 @@ describe.each(DIALECTS)('alerts, notifications and the audit log (%s metadata)',
       ['token', 'create', 'night-ops', '--role', 'operator', '--json'],
       as(a.ownerToken),
     );
-    const token = json<{ id: string; token: string }>(created);
-    operator = token.token;
+    const { token, secret } = json<{ token: { id: string }; secret: string }>(created);
+    operator = secret;
     await waitFor('the webhook and the e-mail', () =>
       receiver.hooks.length >= 1 && smtp.mails.length >= 1 ? true : undefined,
     );
@@ -227,7 +227,7 @@ describe.each(DIALECTS)('alerts, notifications and the audit log (%s metadata)',
     );
     const secret = json<{ newSecret: string }>(set).newSecret;
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const created = json<{ id: string }>(
+    const { token: created } = json<{ token: { id: string } }>(
       await runCoffer(['token', 'create', 'robot', '--role', 'reader', '--json'], as(a.ownerToken)),
     );
     const alert = await waitFor('the flaky webhook to be delivered', async () => {

@@ -222,7 +222,7 @@ describe('security: hostile clients against a real vault', () => {
   });
 
   it("refuses a registration that only copied a keyring's JSON, and answers as for an unknown or another tenant's keyring", async () => {
-    const reader = json<{ token: string }>(
+    const { secret: reader } = json<{ secret: string }>(
       await runCoffer(
         ['token', 'create', 'auditor', '--role', 'reader', '--json'],
         vault.env(tenant.ownerToken),
@@ -232,7 +232,7 @@ describe('security: hostile clients against a real vault', () => {
     const copied = (await http.json(
       'GET',
       route(ROUTES.agentKeyring, { agent: alpha.agentId }),
-      reader.token,
+      reader,
     )) as { keyringId: string; keyring: string };
     const { value: creds } = await credentials(tenant, 'copied');
     const unknown = await createKeyring('an unknown keyring passphrase', {
@@ -369,7 +369,7 @@ describe('security: hostile clients against a real vault', () => {
     expect(unproven.code).toBe(1);
     expect(unproven.stderr).toMatch(/may join/);
     // A grant needs the write role; an operator may make credentials but not grant a keyring.
-    const operator = json<{ token: string }>(
+    const { secret: operator } = json<{ secret: string }>(
       await runCoffer(
         ['token', 'create', 'ops', '--role', 'operator', '--json'],
         vault.env(tenant.ownerToken),
@@ -385,7 +385,7 @@ describe('security: hostile clients against a real vault', () => {
         '--join-keyring',
         legacyKeyring.json.id,
       ],
-      vault.env(operator.token),
+      vault.env(operator),
     );
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/may not write/);
