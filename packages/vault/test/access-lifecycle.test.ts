@@ -15,7 +15,7 @@ function sampleParams(path: string): Record<string, string> {
   return params;
 }
 
-describe('access lifecycle', () => {
+describe.each(['sqlite', 'postgres'] as const)('access lifecycle (%s metadata)', (dialect) => {
   let v: InProcessVault;
   const store = new MemoryBlobStore();
   let owner: string;
@@ -67,7 +67,7 @@ describe('access lifecycle', () => {
   }
 
   beforeAll(async () => {
-    v = await makeVault({ store });
+    v = await makeVault({ dialect, store });
     owner = await createTenant('acme');
     otherOwner = await createTenant('globex');
     vaultId = await createVault(owner, 'main');

@@ -2,8 +2,6 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createPgDatabase,
-  DIALECTS,
   json,
   registerMachine,
   runCoffer,
@@ -12,12 +10,12 @@ import {
   VaultProcess,
   type Machine,
   type TenantSetup,
-  type TestDb,
 } from './harness.js';
 
-describe.each(DIALECTS)('ending access from the command line (%s metadata)', (dialect) => {
+// The routes run against both databases in process (packages/vault/test/access-lifecycle.test.ts,
+// admin-token.test.ts); here the command line, once.
+describe('ending access from the command line', () => {
   let work: { path: string; cleanup(): Promise<void> };
-  let db: TestDb | undefined;
   let vault: VaultProcess;
   let tenant: TenantSetup;
   let alpha: Machine;
@@ -28,8 +26,7 @@ describe.each(DIALECTS)('ending access from the command line (%s metadata)', (di
 
   beforeAll(async () => {
     work = await tempDir('coffer-access-');
-    db = dialect === 'postgres' ? await createPgDatabase() : undefined;
-    vault = new VaultProcess(join(work.path, 'vault'), db?.url);
+    vault = new VaultProcess(join(work.path, 'vault'));
     await vault.start();
     tenant = await setupTenant(vault, 'acme');
     alpha = await registerMachine(vault, tenant, work.path, 'alpha');
@@ -44,7 +41,6 @@ describe.each(DIALECTS)('ending access from the command line (%s metadata)', (di
 
   afterAll(async () => {
     await vault?.stop();
-    await db?.drop();
     await work?.cleanup();
   });
 
@@ -159,14 +155,7 @@ describe.each(DIALECTS)('ending access from the command line (%s metadata)', (di
     ]);
     expect((await owner(['tenant', 'list'])).stderr).toMatch(/only the service admin/);
 
-    const args = [
-      'admin',
-      'reset-token',
-      '--data',
-      vault.dataDir,
-      ...(db ? ['--db', db.url!] : []),
-    ];
-    const reset = await runCoffer(args);
+    const reset = await runCoffer(['admin', 'reset-token', '--data', vault.dataDir]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toMatch(/Revoked 1 service-admin token/);
     const file = join(vault.dataDir, 'admin.token');
@@ -178,12 +167,5 @@ describe.each(DIALECTS)('ending access from the command line (%s metadata)', (di
     expect(old.stderr).toMatch(/revoked/);
     expect((await runCoffer(['tenant', 'list'], vault.env(fresh))).code).toBe(0);
     vault.adminToken = fresh;
-
-    if (db) {
-      // Without --db the command would not find the PostgreSQL metadata: it says so.
-      const missing = await runCoffer(['admin', 'reset-token', '--data', vault.dataDir]);
-      expect(missing.code).toBe(2);
-      expect(missing.stderr).toMatch(/pass the --db it runs with/);
-    }
   });
 });
