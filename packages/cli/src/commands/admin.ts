@@ -158,8 +158,7 @@ export function agentGrant(
   return withClient(options, async (client) => {
     const vault = await findVault(client, options.vault);
     await client.grant(vault.id, agentId, options.to);
-    if (options.json)
-      printJson({ grant: { agent: agentId, grantee: options.to, vaultId: vault.id } });
+    if (options.json) printJson({ grant: { agentId, granteeId: options.to, vaultId: vault.id } });
     else
       printLines(
         `Agent ${options.to} may now list and restore the points of agent ${agentId}`,

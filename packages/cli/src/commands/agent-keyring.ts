@@ -23,7 +23,7 @@ export function agentKeyring(
         throw error;
       },
     );
-    if (options.json) printJson({ file: options.out, agent: agentId, keyringId });
+    if (options.json) printJson({ file: options.out, agentId, keyringId });
     else
       printLines(
         `Wrote keyring ${keyringId} of agent ${agentId} to ${options.out} (wrapped keys only).`,

@@ -13,7 +13,7 @@ export function agentRevokeGrant(
 ): Promise<number> {
   return withClient(options, async (client) => {
     await client.revokeGrant(agentId, options.from);
-    if (options.json) printJson({ grant: { agent: agentId, grantee: options.from } });
+    if (options.json) printJson({ grant: { agentId, granteeId: options.from } });
     else printLines(`Agent ${options.from} may no longer read the points of agent ${agentId}.`);
     return 0;
   });

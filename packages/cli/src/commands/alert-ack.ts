@@ -17,7 +17,7 @@ export function alertAck(id: string, options: AdminOptions & JsonOption): Promis
   }
   return withClient(options, async (client) => {
     const alert = await client.ackAlert(id);
-    if (options.json) printJson(alert);
+    if (options.json) printJson({ alert });
     else if (alert.state === 'resolved') {
       printLines(`Alert ${alert.id} was resolved at ${alert.resolvedAt}; nothing to acknowledge.`);
     } else {

@@ -64,7 +64,7 @@ export function notifySet(spec: string, options: NotifySetOptions): Promise<numb
   return withClient(options, async (client) => {
     const vault = await findVault(client, spec);
     const settings = await client.setNotify(vault.id, change);
-    if (options.json) printJson({ ...settings, ...(newSecret ? { newSecret } : {}) });
+    if (options.json) printJson({ notify: settings, ...(newSecret ? { secret: newSecret } : {}) });
     else {
       printLines(...describeTargets(vault.name, settings));
       if (newSecret) {

@@ -12,7 +12,7 @@ export function notifyShow(spec: string, options: AdminOptions & JsonOption): Pr
   return withClient(options, async (client) => {
     const vault = await findVault(client, spec);
     const settings = await client.notifySettings(vault.id);
-    if (options.json) printJson(settings);
+    if (options.json) printJson({ notify: settings });
     else printLines(...describeTargets(vault.name, settings));
     return 0;
   });

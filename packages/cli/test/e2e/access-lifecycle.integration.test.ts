@@ -44,6 +44,44 @@ describe('ending access from the command line', () => {
     await work?.cleanup();
   });
 
+  it('prints one JSON object of documented keys per command (docs/cli.md)', async () => {
+    const keys = new Set([
+      'tenants',
+      'tokens',
+      'vaults',
+      'agents',
+      'points',
+      'point',
+      'path',
+      'entries',
+      'pattern',
+      'matches',
+      'stats',
+      'damage',
+      'packs',
+    ]);
+    const admin = vault.env(vault.adminToken);
+    const runs = [
+      runCoffer(['tenant', 'list', '--json'], admin),
+      owner(['token', 'list', '--json']),
+      owner(['vault', 'list', '--json']),
+      owner(['vault', 'agents', tenant.vaultName, '--json']),
+      owner(['vault', 'points', tenant.vaultName, '--json']),
+      alpha.run(['points', '--json']),
+      alpha.run(['ls', 'latest', '--json']),
+      alpha.run(['find', '*.txt', '--json']),
+      alpha.run(['verify', '--json']),
+    ];
+    for (const result of await Promise.all(runs)) {
+      expect(result.code, result.stderr).toBe(0);
+      const document: unknown = JSON.parse(result.stdout);
+      expect(typeof document === 'object' && document !== null && !Array.isArray(document)).toBe(
+        true,
+      );
+      for (const key of Object.keys(document as object)) expect(keys, result.stdout).toContain(key);
+    }
+  });
+
   it('creates a token with an expiry, lists it without its secret, and revokes it by name', async () => {
     const created = await owner([
       'token',

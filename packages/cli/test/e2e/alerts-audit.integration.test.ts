@@ -175,10 +175,12 @@ describe.each(DIALECTS)('alerts, notifications and the audit log (%s metadata)',
     smtp.mails.length = 0;
     const shown = await runCoffer(['notify', 'show', a.vaultName, '--json'], as(reader));
     expect(JSON.parse(shown.stdout)).toEqual({
-      vaultId: a.vaultId,
-      webhook: { url: `${receiver.url}/…`, secret: 'set' },
-      emails: ['ops@example.com'],
-      mail: true,
+      notify: {
+        vaultId: a.vaultId,
+        webhook: { url: `${receiver.url}/…`, secret: 'set' },
+        emails: ['ops@example.com'],
+        mail: true,
+      },
     });
   });
 
@@ -225,7 +227,7 @@ describe.each(DIALECTS)('alerts, notifications and the audit log (%s metadata)',
       ['notify', 'set', a.vaultName, '--webhook', `${receiver.url}/flaky`, '--no-email', '--json'],
       as(a.ownerToken),
     );
-    const secret = json<{ newSecret: string }>(set).newSecret;
+    const { secret } = json<{ secret: string }>(set);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const { token: created } = json<{ token: { id: string } }>(
       await runCoffer(['token', 'create', 'robot', '--role', 'reader', '--json'], as(a.ownerToken)),
