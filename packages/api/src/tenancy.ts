@@ -80,6 +80,12 @@ export const Agent = Type.Object({
   hostname: Type.String({ maxLength: 255 }),
   keyringId: KeyringId,
   createdAt: Timestamp,
+  /** When the agent's daemon last polled the vault for work. */
+  lastContactAt: Type.Optional(Timestamp),
+  /** The program version it reported then. */
+  version: Type.Optional(Type.String()),
+  /** Polled within the last ONLINE_WINDOW_MS. */
+  online: Type.Boolean(),
 });
 export type Agent = Static<typeof Agent>;
 export const AgentList = Type.Object({ agents: Type.Array(Agent) });
