@@ -8,8 +8,8 @@ import { Type, type Static } from 'typebox';
 import { EntityId, HexId, Name, Timestamp } from './common.js';
 import { Job, JobState } from './jobs.js';
 
-/** Largest sealed sources value (base64). */
-export const MAX_SEALED_SOURCES = 256 * 1024;
+/** Largest sealed sources value (base64); the request stays within BODY_LIMITS.json. */
+export const MAX_SEALED_SOURCES = 48 * 1024;
 
 /** Sealed {paths, excludes}: base64 of the id (32 bytes) followed by the sealed blob. */
 export const SealedSources = Type.String({

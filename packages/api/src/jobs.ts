@@ -4,7 +4,7 @@
  * expiry, GC, verify and scrub runs; how agents poll for work, claim it and report on it.
  */
 import { Type, type Static } from 'typebox';
-import { EntityId, HexId, Name, Timestamp } from './common.js';
+import { EntityId, HexId, Name, QueryInteger, Timestamp } from './common.js';
 import { MAX_JOB_WARNINGS, MAX_POLL_WAIT_SECONDS } from './routes.js';
 
 /**
@@ -133,7 +133,7 @@ export const JobQuery = Type.Object(
     /** Only jobs created at or after this time. */
     since: Type.Optional(Timestamp),
     /** At most this many (1–1000, default 100). */
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+    limit: Type.Optional(QueryInteger),
   },
   { additionalProperties: false },
 );
@@ -145,9 +145,9 @@ export const ONLINE_WINDOW_MS = 2 * MAX_POLL_WAIT_SECONDS * 1000 + 5000;
 export const WorkQuery = Type.Object(
   {
     /** Seconds to wait for work before answering with none (0 to MAX_POLL_WAIT_SECONDS). */
-    wait: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$' })),
-    /** How many queued jobs the agent can start now (0–99); with 0 the poll only records contact. */
-    want: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$' })),
+    wait: Type.Optional(QueryInteger),
+    /** How many queued jobs the agent can start now; with 0 the poll only records contact. */
+    want: Type.Optional(QueryInteger),
     /** The agent's program version, shown with its status. */
     version: Type.Optional(Type.String({ maxLength: 64 })),
   },

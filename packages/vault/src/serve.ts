@@ -31,6 +31,8 @@ export interface ServeOptions {
   smtp?: string;
   /** The From address of alert e-mails; default coffer@HOSTNAME. */
   mailFrom?: string;
+  /** How long a running job may go without a progress report; default 3 minutes. */
+  jobTimeoutMs?: number;
 }
 
 export interface RunningVault {
@@ -143,7 +145,7 @@ export async function startVault(options: ServeOptions): Promise<RunningVault> {
     logger: { level: options.logLevel ?? 'warn' },
   });
   await app.listen({ host: options.host, port: options.port });
-  startTasks(app);
+  startTasks(app, { ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}) });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `https://${hostForUrl}:${port}`;
