@@ -15,6 +15,7 @@ const USAGE_CODES = new Set([
   'PASSPHRASE_TOO_SHORT',
   'PASSPHRASE_MISMATCH',
   'SOURCE_NOT_FOUND',
+  'POLICY_INVALID',
 ]);
 
 /** Prints the error as one line on stderr and returns the exit status. */

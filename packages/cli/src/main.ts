@@ -8,6 +8,7 @@ import { addAlertCommands } from './program/alerts.js';
 import { addAuditCommands } from './program/audit.js';
 import { addDataCommands } from './program/data.js';
 import type { Action, Lazy } from './program/options.js';
+import { addProtectionCommands } from './program/protection.js';
 import { addTenancyCommands } from './program/tenancy.js';
 import { addVaultCommands } from './program/vault.js';
 
@@ -40,6 +41,7 @@ Examples:
   addDataCommands(program, lazy);
   addAlertCommands(program, lazy);
   addAuditCommands(program, lazy);
+  addProtectionCommands(program, lazy);
 
   program.exitOverride();
   return program;

@@ -1,8 +1,18 @@
 /**
  * @module commands/restore
- * `coffer restore POINT --target DIR`: restores a point, or parts of it, to a directory.
+ * `coffer restore POINT --target DIR`: restores a point, or parts of it, to a directory, as a
+ * manual job of the vault (Ctrl-C cancels it; files written so far stay).
  */
-import { BlobReader, Restore, resolvePoint, type ConflictMode } from '@coffer/agent';
+import {
+  BlobReader,
+  Restore,
+  resolvePoint,
+  restoreOutcome,
+  restoreProgress,
+  runAsJob,
+  type ConflictMode,
+} from '@coffer/agent';
+import { resolve } from 'node:path';
 import { CofferError } from '@coffer/core';
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
@@ -38,12 +48,23 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
     const { points } = await session.client.points(session.sourceAgentId, options.item);
     const point = resolvePoint(points, pointSpec);
     const warnings: { path: string; message: string }[] = [];
+    const job = await session.client.startManualJob(session.loaded.state.agentId, {
+      kind: 'restore',
+      restore: {
+        point: point.id,
+        target: resolve(options.target),
+        conflict: options.conflict as ConflictMode,
+        ...(options.path.length > 0 ? { paths: options.path } : {}),
+      },
+    });
+    const controller = new AbortController();
     const run = new Restore({
       reader: new BlobReader(session.client, session.sourceAgentId, session.keys),
       pointId: point.id,
       target: options.target,
       ...(options.path.length > 0 ? { paths: options.path } : {}),
       conflict: options.conflict as ConflictMode,
+      signal: controller.signal,
       onWarning: (w) => {
         warnings.push(w);
         if (!options.json) printWarning(w.path, w.message);
@@ -61,13 +82,28 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
       }),
       !options.json,
     );
-    let stats;
+    const cancel = (): void => controller.abort('cancelled');
+    process.once('SIGINT', cancel);
+    let tracked;
     try {
-      stats = await run.run();
+      tracked = await runAsJob({
+        client: session.client,
+        jobId: job.id,
+        what: 'restore',
+        controller,
+        snapshot: () =>
+          restoreProgress(run, options.path.length === 0 ? point.stats.files : undefined),
+        run: () => run.run(),
+        outcome: (stats) => restoreOutcome(stats, warnings),
+      });
     } finally {
+      process.off('SIGINT', cancel);
       progress.stop();
     }
-    if (options.json) printJson({ point: point.id, target: options.target, stats, warnings });
+    if (tracked.error !== undefined) throw tracked.error;
+    const stats = tracked.result!;
+    if (options.json)
+      printJson({ point: point.id, job: job.id, target: options.target, stats, warnings });
     else
       printLines(
         `Restored ${count(stats.files, 'file')}, ${count(stats.directories, 'directory', 'directories')}, ${count(stats.otherEntries, 'other entry', 'other entries')}, ${formatBytes(stats.bytes)} from ${point.id.slice(0, 12)} to ${options.target}` +
