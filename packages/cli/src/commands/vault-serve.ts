@@ -17,6 +17,7 @@ export interface ServeCommandOptions {
   logLevel?: string;
   smtp?: string;
   mailFrom?: string;
+  jobTimeout?: string;
 }
 
 /** Parses HOST:PORT (IPv6 hosts in brackets). */
@@ -45,6 +46,13 @@ function tuneHeapForStreaming(): void {
 export async function vaultServe(options: ServeCommandOptions): Promise<number> {
   tuneHeapForStreaming();
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const jobTimeout = options.jobTimeout === undefined ? undefined : Number(options.jobTimeout);
+  if (jobTimeout !== undefined && !(jobTimeout >= 1 && jobTimeout <= 86_400)) {
+    throw new CofferError(
+      'USAGE',
+      `--job-timeout ${options.jobTimeout}: give seconds from 1 to 86400`,
+    );
+  }
   const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
   // From the environment, an SMTP password stays out of the process list.
   const smtp = options.smtp ?? process.env.COFFER_SMTP;
@@ -57,6 +65,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(smtp ? { smtp } : {}),
     ...(options.mailFrom ? { mailFrom: options.mailFrom } : {}),
+    ...(jobTimeout !== undefined ? { jobTimeoutMs: jobTimeout * 1000 } : {}),
   });
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;

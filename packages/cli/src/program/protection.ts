@@ -42,8 +42,18 @@ function policyFlags(command: Command, create: boolean): Command {
     .option('--month <month>', 'the month of yearly points (default jan)');
 }
 
+/**
+ * Makes `command` and its subcommands throw on usage errors instead of exiting, so that main
+ * exits 2 for them (commander copies the program's setting only into commands made after it).
+ */
+function usageErrorsExit2(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) usageErrorsExit2(sub);
+}
+
 /** Adds the protection commands. */
 export function addProtectionCommands(program: Command, lazy: Lazy): void {
+  const before = new Set(program.commands);
   const policy = program
     .command('policy')
     .description('manage backup policies: schedule and retention');
@@ -268,4 +278,9 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
     ),
     'coffer agent lock',
   ).action(lazy(() => import('../commands/agent-unlock.js'), 'agentLock'));
+
+  for (const command of program.commands) {
+    if (!before.has(command)) usageErrorsExit2(command);
+  }
+  for (const command of agent.commands) usageErrorsExit2(command);
 }

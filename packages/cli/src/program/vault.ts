@@ -24,6 +24,10 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
       'SMTP server for alert e-mails: smtp://[USER:PASSWORD@]HOST:PORT or smtps://… (default: $COFFER_SMTP)',
     )
     .option('--mail-from <address>', 'the From address of alert e-mails (default coffer@HOSTNAME)')
+    .option(
+      '--job-timeout <seconds>',
+      'fail a running job whose agent sent no progress for this long (default 180)',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443 --smtp smtp://mail.example.com:587',
