@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Machine } from './harness.js';
 import {
   DaemonProcess,
   eventually,
   json,
-  Machine,
   registerMachine,
   runCoffer,
   setupTenant,
