@@ -493,6 +493,48 @@ describe.each(DIALECTS)('items, policies and jobs (%s metadata)', (dialect) => {
       .execute();
   });
 
+  it.each([
+    // 02:30 does not exist (02:00 -> 03:00): it runs once, as 03:30 summer time.
+    ['02:30', 'Europe/Paris', '2026-03-28T12:00:00Z', '2026-03-29T01:30:00.000Z'],
+    ['02:30', 'America/New_York', '2026-03-07T12:00:00Z', '2026-03-08T07:30:00.000Z'],
+    // The hour is repeated (03:00 -> 02:00, 02:00 -> 01:00): it runs once, the first time.
+    ['02:30', 'Europe/Paris', '2026-10-24T12:00:00Z', '2026-10-25T00:30:00.000Z'],
+    ['01:30', 'America/New_York', '2026-10-31T12:00:00Z', '2026-11-01T05:30:00.000Z'],
+  ])(
+    'runs a %s %s slot once on the night of a DST change (from %s)',
+    async (time, timeZone, from, expected) => {
+      v.clock.now = Date.parse(from);
+      const name = `dst-${timeZone.replace('/', '-')}-${from.slice(0, 10)}`;
+      const made = await call<Policy>(
+        'POST',
+        route(ROUTES.vaultPolicies, { vault: b.vaultId }),
+        b.owner,
+        {
+          name,
+          spec: spec([time], timeZone),
+        },
+      );
+      expect(made.status).toBe(201);
+      const item = (await protect(gamma, name, name)).body;
+      expect(item.policy).toBe(name);
+      // Walk the vault's clock through the night; the agent finishes each job at once.
+      for (let t = Date.parse(from); t <= Date.parse(from) + 24 * HOUR; t += 5 * 60_000) {
+        v.clock.now = t;
+        await runScheduler(v.app, () => undefined);
+        await v.meta.db
+          .updateTable('jobs')
+          .set({ state: 'succeeded', ended_at: t })
+          .where('item_id', '=', item.id)
+          .where('state', '=', 'queued')
+          .execute();
+      }
+      const slots = (await jobsOf(item.id)).map((j) => new Date(j.slot_at!).toISOString());
+      expect(slots).toEqual([expected]);
+      // No more slots for it in the cases after this one, whose clocks go elsewhere.
+      await call('PATCH', route(ROUTES.item, { item: item.id }), b.owner, { policy: null });
+    },
+  );
+
   it('fails a running job whose agent went silent, but only after a full timeout since the vault started', async () => {
     const item = (await protect(beta, 'silent')).body;
     const queued = await call<{ job: Job }>(

@@ -13,7 +13,7 @@ import { backoffDelay } from './backoff.js';
 export type StopReason = 'cancelled' | 'ended';
 
 export interface JobReporterOptions {
-  client: VaultClient;
+  client: Pick<VaultClient, 'reportProgress' | 'finishJob'>;
   jobId: string;
   /** The progress to report now. */
   snapshot(): ProgressReport;
