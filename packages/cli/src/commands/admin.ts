@@ -136,7 +136,8 @@ export function vaultAgents(spec: string, options: AdminOptions & JsonOption): P
     else
       printLines(
         ...result.agents.map(
-          (a) => `${a.id}  ${a.name}  (${a.hostname}) registered ${a.createdAt}`,
+          (a) =>
+            `${a.id}  ${a.name}  (${a.hostname}) registered ${a.createdAt}, ${a.online ? 'online' : a.lastContactAt ? `offline since ${a.lastContactAt}` : 'daemon never connected'}${a.version ? `, version ${a.version}` : ''}`,
         ),
       );
     return 0;

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILURE, EXIT_OK, EXIT_WARNINGS } from '../exit.js';
 import {
   ProgressReporter,
+  count,
   formatBytes,
   formatDuration,
   printJson,
@@ -38,7 +39,7 @@ export function jobSummary(job: Job): string {
       ? ` in ${formatDuration((Date.parse(job.endedAt) - Date.parse(job.startedAt)) / 1000)}`
       : '';
   const what = `${job.kind} job ${job.id}${job.item ? ` of ${job.item}` : ''}`;
-  const data = `${job.progress.filesDone} files, ${formatBytes(job.progress.bytesDone)}`;
+  const data = `${count(job.progress.filesDone, 'file')}, ${formatBytes(job.progress.bytesDone)}`;
   switch (job.state) {
     case 'succeeded':
     case 'warnings':
