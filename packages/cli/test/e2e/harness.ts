@@ -314,23 +314,6 @@ export async function waitFor<T>(
   }
 }
 
-/** Polls `read` until `done` holds for its value, or fails after `ms` with the last value. */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  ms = 60_000,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`gave up waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** A temporary directory removed by `cleanup`. */
 export async function tempDir(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from './harness.js';
 import {
   DaemonProcess,
-  eventually,
   json,
   registerMachine,
   runCoffer,
   setupTenant,
   tempDir,
   VaultProcess,
+  waitFor,
   type TenantSetup,
 } from './harness.js';
 
@@ -67,18 +67,16 @@ describe('the agent daemon (sqlite metadata)', () => {
     const queued = json<{ job: Job }>(await owner(['backup-now', 'big', '--json'])).job;
     // Poll the CLI as a script would, until a third of the data is done.
     const seen: number[] = [];
-    await eventually(
+    await waitFor(
+      'a third of the data',
       async () => {
         const { jobs } = json<{ jobs: Job[] }>(await owner(['jobs', '--json', '--item', 'big']));
         const job = jobs.find((j) => j.id === queued.id)!;
         if (job.state === 'running') seen.push(job.progress.bytesDone);
-        return job;
+        const over = !['queued', 'running'].includes(job.state);
+        return over || job.progress.bytesDone > (FILES * FILE_BYTES) / 3 ? job : undefined;
       },
-      (job) =>
-        !['queued', 'running'].includes(job.state) ||
-        job.progress.bytesDone > (FILES * FILE_BYTES) / 3,
       120_000,
-      200,
     );
     const distinct = [...new Set(seen)];
     expect(distinct.length, `bytes seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);

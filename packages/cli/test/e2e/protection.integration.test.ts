@@ -7,13 +7,13 @@ import {
   DaemonProcess,
   DIALECTS,
   createPgDatabase,
-  eventually,
   json,
   registerMachine,
   runCoffer,
   setupTenant,
   tempDir,
   VaultProcess,
+  waitFor,
   type Machine,
   type TenantSetup,
   type TestDb,
@@ -53,6 +53,18 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
       tenant.ownerToken,
     )) as { jobs: Job[] };
     return result.jobs;
+  }
+
+  /** Waits until `item`'s jobs satisfy `done`, and returns them. */
+  function jobsWhen(item: Item, what: string, done: (jobs: Job[]) => boolean, ms = 60_000) {
+    return waitFor(
+      what,
+      async () => {
+        const jobs = await jobsOf(item);
+        return done(jobs) ? jobs : undefined;
+      },
+      ms,
+    );
   }
 
   async function protect(machine: Machine, name: string, policy?: string): Promise<Item> {
@@ -144,10 +156,10 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
     scheduled = item;
     expect(item.nextRunAt).toBeDefined();
     await scheduleSoon(item, 3, 6);
-    const jobs = await eventually(
-      () => jobsOf(item),
+    const jobs = await jobsWhen(
+      item,
+      'two scheduled backups',
       (list) => list.filter((j) => j.state === 'succeeded').length >= 2,
-      60_000,
     );
     const done = jobs.filter((j) => j.state === 'succeeded');
     expect(done.map((j) => j.trigger)).toEqual(['schedule', 'schedule']);
@@ -346,27 +358,26 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
       await owner(['policy', 'create', 'crash', '--tz', 'UTC', '--daily', '7']);
       const item = await protect(alpha, 'crash-test', 'crash');
       await scheduleSoon(item, 2);
-      const running = await eventually(
-        () => jobsOf(item),
-        (list) => list.some((j) => j.state === 'running' && j.progress.bytesDone > 0),
-        60_000,
-        100,
+      const running = await jobsWhen(item, 'the scheduled backup to run', (list) =>
+        list.some((j) => j.state === 'running' && j.progress.bytesDone > 0),
       );
       const killed = running.find((j) => j.state === 'running')!;
       await vault.kill();
       // On the same address: the daemon knows the vault by its URL.
       await vault.start(new URL(vault.url).host);
       await daemon.waitFor((l) => l.msg === 'connected to the vault again', 60_000);
-      const ended = await eventually(
-        () => jobsOf(item),
+      const ended = await jobsWhen(
+        item,
+        'the interrupted job to end',
         (list) => FINISHED.includes(list.find((j) => j.id === killed.id)!.state),
         90_000,
       );
       expect(['failed', 'succeeded']).toContain(ended.find((j) => j.id === killed.id)!.state);
       // The next slot of the policy runs normally.
       await scheduleSoon(item, 2);
-      const next = await eventually(
-        () => jobsOf(item),
+      const next = await jobsWhen(
+        item,
+        'the next slot',
         (list) => list.some((j) => j.id !== killed.id && j.state === 'succeeded'),
         90_000,
       );
@@ -384,23 +395,18 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
     await owner(['policy', 'create', 'triple', '--tz', 'UTC', '--daily', '7']);
     const item = await protect(alpha, 'catch-up', 'triple');
     await scheduleSoon(item, 2, 3, 4);
-    await eventually(
-      () =>
-        owner(['items', '--json']).then((r) =>
-          json<{ items: Item[] }>(r).items.find((i) => i.id === item.id)!,
-        ),
-      (it) => Date.parse(it.nextRunAt ?? '0') > Date.now() + 3600_000,
-      30_000,
-      500,
-    );
+    await waitFor('the three slots to pass', async () => {
+      const now = json<{ items: Item[] }>(await owner(['items', '--json'])).items.find(
+        (i) => i.id === item.id,
+      )!;
+      return Date.parse(now.nextRunAt ?? '0') > Date.now() + 3600_000 ? now : undefined;
+    });
     const queued = await jobsOf(item);
     expect(queued.map((j) => [j.state, j.trigger])).toEqual([['queued', 'schedule']]);
     daemon = new DaemonProcess(alpha);
     daemon.start();
-    const done = await eventually(
-      () => jobsOf(item),
-      (list) => list.every((j) => FINISHED.includes(j.state)),
-      60_000,
+    const done = await jobsWhen(item, 'the catch-up backup', (list) =>
+      list.every((j) => FINISHED.includes(j.state)),
     );
     expect(done.map((j) => [j.state, j.trigger])).toEqual([['succeeded', 'schedule']]);
   });
