@@ -6,7 +6,7 @@
  */
 import type { Action } from '@coffer/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ItemTable, JobRow, PolicyTable } from '../db/schema.js';
+import type { AgentTable, ItemTable, JobRow, PolicyTable } from '../db/schema.js';
 import { requireAgent, requireUser } from './auth.js';
 import { HttpError } from './errors.js';
 
@@ -120,4 +120,29 @@ export async function accessiblePolicy(
     throw new HttpError('NOT_FOUND', `no policy ${policyId}`);
   }
   return row;
+}
+
+/**
+ * The agent `agentId` for itself, or for a tenant user of its tenant (any role); another agent's
+ * id answers 404, like an unknown one. Grants do not count: they open points, not items or jobs.
+ */
+export async function agentInScope(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  agentId: string,
+): Promise<AgentTable> {
+  const p = principalOf(request);
+  if (p.kind === 'agent') {
+    if (p.agent.id !== agentId) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
+    return p.agent;
+  }
+  requireUser(request, 'read');
+  const agent = await app.vault.db
+    .selectFrom('agents')
+    .selectAll()
+    .where('id', '=', agentId)
+    .where('tenant_id', '=', p.tenantId)
+    .executeTakeFirst();
+  if (!agent) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
+  return agent;
 }

@@ -16,18 +16,18 @@ import {
   UpdateItemRequest,
   type PolicySpec,
 } from '@coffer/api';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
-import type { AgentTable, Database, PolicyTable } from '../db/schema.js';
+import type { Database, PolicyTable } from '../db/schema.js';
 import { itemsWithStatus, itemView, lastJobs } from '../items/item-view.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { jobView } from '../jobs/job-view.js';
 import { startBackup } from '../jobs/queue.js';
 import { followingSlot, SCHEDULER_TASK } from '../lifecycle/scheduler.js';
-import { requireAgent, requireUser, userVault } from '../plugins/auth.js';
+import { requireAgent, userVault } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
-import { accessibleItem } from '../plugins/resource-access.js';
+import { accessibleItem, agentInScope } from '../plugins/resource-access.js';
 
 /** A policy of vault `vaultId` named by id or name, or 404. */
 async function findPolicy(
@@ -49,28 +49,6 @@ async function findPolicy(
     );
   }
   return row;
-}
-
-/** The agent `agentId` as its own agent, or as a tenant user allowed `action`; else 404/403. */
-async function agentInScope(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  agentId: string,
-): Promise<AgentTable> {
-  const p = request.principal;
-  if (p?.kind === 'agent') {
-    if (p.agent.id !== agentId) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
-    return p.agent;
-  }
-  const user = requireUser(request, 'read');
-  const agent = await app.vault.db
-    .selectFrom('agents')
-    .selectAll()
-    .where('id', '=', agentId)
-    .where('tenant_id', '=', user.tenantId)
-    .executeTakeFirst();
-  if (!agent) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
-  return agent;
 }
 
 /** Registers the item routes. */

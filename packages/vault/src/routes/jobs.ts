@@ -17,16 +17,16 @@ import {
   RestoreRequest,
   ROUTES,
 } from '@coffer/api';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { AgentTable, JobRow } from '../db/schema.js';
+import type { JobRow } from '../db/schema.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { jobView } from '../jobs/job-view.js';
 import { insertJob, jobsWithItem, startBackup } from '../jobs/queue.js';
 import { checkRestoreRequest } from '../jobs/restore-request.js';
 import { requireAgent, requireUser, userVault } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
-import { accessibleJob, agentJob } from '../plugins/resource-access.js';
+import { accessibleJob, agentInScope, agentJob } from '../plugins/resource-access.js';
 
 const JobParams = Type.Object({ job: EntityId });
 const AgentParams = Type.Object({ agent: EntityId });
@@ -62,24 +62,6 @@ export function jobRoutes(app: FastifyInstance): void {
       .limit(Math.max(1, Math.min(Number(query.limit ?? DEFAULT_LIMIT), MAX_LIMIT)));
   }
 
-  /** The agent in the path as itself, or for a tenant user; another agent's: 404. */
-  async function pathAgent(request: FastifyRequest, agentId: string): Promise<AgentTable> {
-    const p = request.principal;
-    if (p?.kind === 'agent') {
-      if (p.agent.id !== agentId) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
-      return p.agent;
-    }
-    const user = requireUser(request, 'read');
-    const agent = await db
-      .selectFrom('agents')
-      .selectAll()
-      .where('id', '=', agentId)
-      .where('tenant_id', '=', user.tenantId)
-      .executeTakeFirst();
-    if (!agent) throw new HttpError('NOT_FOUND', `no agent ${agentId}`);
-    return agent;
-  }
-
   app.get(
     ROUTES.vaultJobs,
     {
@@ -104,7 +86,7 @@ export function jobRoutes(app: FastifyInstance): void {
     { schema: { params: AgentParams, querystring: JobQuery, response: { 200: JobList } } },
     async (request) => {
       const { agent: agentId } = request.params as { agent: string };
-      const agent = await pathAgent(request, agentId);
+      const agent = await agentInScope(app, request, agentId);
       const rows = await listQuery(request.query as JobQuery)
         .where('jobs.agent_id', '=', agent.id)
         .execute();
