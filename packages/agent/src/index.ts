@@ -50,3 +50,9 @@ export { runAsJob, jobWarnings, type JobRun, type RunAsJobOptions } from './daem
 export { backupOutcome, backupProgress } from './daemon/backup-job.js';
 export { restoreOutcome, restoreProgress } from './daemon/restore-job.js';
 export { UNIT_NAME, systemdUnit, unitPath, type UnitOptions } from './daemon/systemd-unit.js';
+export {
+  RunMarkers,
+  endStaleRun,
+  startManualBackup,
+  type RunMarker,
+} from './daemon/run-markers.js';

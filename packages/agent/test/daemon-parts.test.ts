@@ -1,6 +1,7 @@
 import type { FinishRequest, Job, ProgressReport } from '@coffer/api';
 import { createKeyring } from '@coffer/core';
-import { chmod, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VaultError, VaultUnreachableError } from '../src/client/vault-client.js';
@@ -9,6 +10,7 @@ import { backoffDelay } from '../src/daemon/backoff.js';
 import { JobReporter } from '../src/daemon/job-reporter.js';
 import { jsonLog } from '../src/daemon/log.js';
 import { systemdUnit, unitPath } from '../src/daemon/systemd-unit.js';
+import { RunMarkers, startManualBackup } from '../src/daemon/run-markers.js';
 import { useTempDir } from './temp-dir.js';
 
 const dir = useTempDir('coffer-daemon-');
@@ -175,5 +177,47 @@ describe('job reporter', () => {
     });
     expect(await reporter.finish({ state: 'succeeded', point: 'ab'.repeat(32) })).toBe(done);
     expect(vault.finished).toHaveLength(3);
+  });
+});
+
+describe('run markers', () => {
+  /** The pid of a process that has exited. */
+  function deadPid(): number {
+    return spawnSync(process.execPath, ['-e', '0']).pid!;
+  }
+
+  it("end a dead process's backup job so that the next backup of the item can start at once", async () => {
+    const markers = new RunMarkers(join(dir(), 'markers'));
+    const unmark = await markers.mark('docs', 'jb_live');
+    // This process is alive: its marker is not stale, and a refusal stands.
+    expect(await markers.stale('docs')).toBeUndefined();
+    const busy = new VaultError(409, 'ALREADY_RUNNING', 'item docs is being backed up already');
+    const calls: string[] = [];
+    // The vault refuses while the item's job is running, and accepts once it has ended.
+    let running = true;
+    const client = {
+      startManualJob: () => {
+        calls.push('start');
+        return running ? Promise.reject(busy) : Promise.resolve({ id: 'jb_new' } as Job);
+      },
+      finishJob: (id: string, outcome: FinishRequest) => {
+        calls.push(`finish ${id} ${outcome.state}`);
+        running = false;
+        return Promise.resolve({ id } as Job);
+      },
+    };
+    await expect(startManualBackup(client, 'ag_1', markers, 'docs')).rejects.toBe(busy);
+    await unmark();
+    // A marker left by a killed process: its job is ended, then the backup starts.
+    const pid = deadPid();
+    await markers.mark('docs', 'jb_dead');
+    const path = join(dir(), 'markers', 'running');
+    const [file] = await readdir(path);
+    await writeFile(join(path, file!), JSON.stringify({ job: 'jb_dead', item: 'docs', pid }));
+    expect(await markers.allStale()).toEqual([{ job: 'jb_dead', item: 'docs', pid }]);
+    calls.length = 0;
+    expect((await startManualBackup(client, 'ag_1', markers, 'docs')).id).toBe('jb_new');
+    expect(calls).toEqual(['start', 'finish jb_dead failed', 'start']);
+    expect(await markers.allStale()).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { Backup, type BackupResult } from '../backup/backup.js';
 import type { VaultClient } from '../client/vault-client.js';
 import type { DaemonLog } from './log.js';
 import { jobWarnings, runAsJob, type JobRun } from './run-as-job.js';
+import type { RunMarkers } from './run-markers.js';
 
 /** What a daemon knows to run jobs with. */
 export interface JobContext {
@@ -22,6 +23,8 @@ export interface JobContext {
   username: string;
   program: string;
   log: DaemonLog;
+  /** This registration's markers of running backups. */
+  markers: RunMarkers;
   /** Progress reports; default 1 s. */
   reportIntervalMs?: number;
 }
@@ -53,42 +56,47 @@ export async function runBackupJob(
 ): Promise<JobRun<BackupResult>> {
   const { client, log } = context;
   let backup: Backup | undefined;
-  return runAsJob({
-    client,
-    jobId: job.id,
-    what: 'backup',
-    controller,
-    snapshot: () => backupProgress(backup),
-    ...(context.reportIntervalMs ? { intervalMs: context.reportIntervalMs } : {}),
-    run: async () => {
-      if (!job.itemId) throw new CofferError('BAD_JOB', `backup job ${job.id} names no item`);
-      const item = await client.item(job.itemId);
-      if (!item.sources) {
-        throw new CofferError(
-          'NO_SOURCES',
-          `item ${item.name} has no paths; run 'coffer protect PATH... --item ${item.name}' on this machine`,
-        );
-      }
-      const sources = openSources(context.keys, item.name, item.sources);
-      log.info('backup started', { job: job.id, item: item.name, paths: sources.paths });
-      backup = new Backup({
-        client,
-        agentId: context.agentId,
-        keys: context.keys,
-        cacheDir: join(context.configDir, 'cache', context.keys.keyringId),
-        paths: sources.paths,
-        excludes: sources.excludes,
-        item: item.name,
-        hostname: context.hostname,
-        username: context.username,
-        program: context.program,
-        estimate: true,
-        signal: controller.signal,
-        onWarning: (w) =>
-          log.warn('backup warning', { job: job.id, path: w.path, message: w.message }),
-      });
-      return backup.run();
-    },
-    outcome: backupOutcome,
-  });
+  const unmark = await context.markers.mark(job.item ?? job.itemId ?? job.id, job.id);
+  try {
+    return await runAsJob({
+      client,
+      jobId: job.id,
+      what: 'backup',
+      controller,
+      snapshot: () => backupProgress(backup),
+      ...(context.reportIntervalMs ? { intervalMs: context.reportIntervalMs } : {}),
+      run: async () => {
+        if (!job.itemId) throw new CofferError('BAD_JOB', `backup job ${job.id} names no item`);
+        const item = await client.item(job.itemId);
+        if (!item.sources) {
+          throw new CofferError(
+            'NO_SOURCES',
+            `item ${item.name} has no paths; run 'coffer protect PATH... --item ${item.name}' on this machine`,
+          );
+        }
+        const sources = openSources(context.keys, item.name, item.sources);
+        log.info('backup started', { job: job.id, item: item.name, paths: sources.paths });
+        backup = new Backup({
+          client,
+          agentId: context.agentId,
+          keys: context.keys,
+          cacheDir: join(context.configDir, 'cache', context.keys.keyringId),
+          paths: sources.paths,
+          excludes: sources.excludes,
+          item: item.name,
+          hostname: context.hostname,
+          username: context.username,
+          program: context.program,
+          estimate: true,
+          signal: controller.signal,
+          onWarning: (w) =>
+            log.warn('backup warning', { job: job.id, path: w.path, message: w.message }),
+        });
+        return backup.run();
+      },
+      outcome: backupOutcome,
+    });
+  } finally {
+    await unmark();
+  }
 }

@@ -13,6 +13,7 @@ import { backoffDelay } from './backoff.js';
 import { runBackupJob, type JobContext } from './backup-job.js';
 import { runRestoreJob } from './restore-job.js';
 import type { JobRun } from './run-as-job.js';
+import { endStaleRun } from './run-markers.js';
 
 export interface DaemonOptions extends JobContext {
   /** The version reported to the vault. */
@@ -50,6 +51,7 @@ export class AgentDaemon {
       agent: this.options.agentId,
       version: this.options.version,
     });
+    await this.endStaleRuns();
     while (!stop.aborted) {
       const poll = new AbortController();
       const end = (): void => poll.abort();
@@ -86,6 +88,21 @@ export class AgentDaemon {
     for (const job of this.running.values()) job.controller.abort('stopped');
     await Promise.all([...this.running.values()].map((job) => job.done));
     log.info('agent daemon stopped');
+  }
+
+  /** Ends the jobs of backups this machine was running when its process died. */
+  private async endStaleRuns(): Promise<void> {
+    const { client, log, markers } = this.options;
+    for (const marker of await markers.allStale()) {
+      await endStaleRun(client, markers, marker).then(
+        () => log.warn('ended the job of a backup whose process had died', { ...marker }),
+        (error: unknown) =>
+          log.warn('could not end the job of a dead backup process; the vault times it out', {
+            job: marker.job,
+            error: (error as Error).message,
+          }),
+      );
+    }
   }
 
   private start(job: Job): void {

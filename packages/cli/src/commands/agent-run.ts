@@ -5,6 +5,7 @@
  */
 import {
   AgentDaemon,
+  RunMarkers,
   VaultClient,
   jsonLog,
   loadAgent,
@@ -68,6 +69,7 @@ export async function agentRun(options: AgentRunOptions): Promise<number> {
       agentId: loaded.state.agentId,
       keys,
       configDir: loaded.dir,
+      markers: new RunMarkers(loaded.dir),
       hostname: hostname(),
       username: userInfo().username,
       program: PROGRAM,

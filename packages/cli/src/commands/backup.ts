@@ -3,7 +3,14 @@
  * `coffer backup PATH...`: backs up files and folders into a new recovery point, as a manual
  * job of the vault (Ctrl-C cancels it: no point is made, what was uploaded is kept).
  */
-import { Backup, backupOutcome, backupProgress, runAsJob } from '@coffer/agent';
+import {
+  Backup,
+  RunMarkers,
+  backupOutcome,
+  backupProgress,
+  runAsJob,
+  startManualBackup,
+} from '@coffer/agent';
 import { userInfo, hostname } from 'node:os';
 import { join } from 'node:path';
 import { agentConnection, unlockKeys, type AgentOptions } from '../connect.js';
@@ -31,10 +38,9 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
   const started = Date.now();
   try {
     const agentId = session.loaded.state.agentId;
-    const job = await session.client.startManualJob(agentId, {
-      kind: 'backup',
-      item: options.item,
-    });
+    const markers = new RunMarkers(session.loaded.dir);
+    const job = await startManualBackup(session.client, agentId, markers, options.item);
+    const unmark = await markers.mark(options.item, job.id);
     // Not awaited here: the backup does what needs no keys while scrypt runs.
     const keys = unlockKeys(session, options);
     keys.catch(() => undefined);
@@ -82,6 +88,7 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
     } finally {
       process.off('SIGINT', cancel);
       progress.stop();
+      await unmark();
     }
     if (tracked.error !== undefined) throw tracked.error;
     const result = tracked.result!;
