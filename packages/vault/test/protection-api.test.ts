@@ -418,6 +418,19 @@ describe.each(DIALECTS)('items, policies and jobs (%s metadata)', (dialect) => {
       error: 'cancelled; no recovery point was made',
     });
     expect((await call('POST', progress, alpha.token, report)).code).toBe('JOB_STATE');
+    // Claim, cancel and finish are in the audit log; the heartbeats in between are not.
+    const audited = await v.meta.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('resource', '=', JSON.stringify({ job: jobId }))
+      .orderBy('seq')
+      .execute();
+    expect(audited.map((e) => e.action)).toEqual([
+      'job.claim',
+      'job.claim',
+      'job.cancel',
+      'job.finish',
+    ]);
     const items = await call<{ items: Item[] }>(
       'GET',
       route(ROUTES.vaultItems, { vault: a.vaultId }),
