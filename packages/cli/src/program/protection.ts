@@ -54,9 +54,10 @@ function usageErrorsExit2(command: Command): void {
 /** Adds the protection commands. */
 export function addProtectionCommands(program: Command, lazy: Lazy): void {
   const before = new Set(program.commands);
-  const policy = program
-    .command('policy')
-    .description('manage backup policies: schedule and retention');
+  const policy = example(
+    program.command('policy').description('manage backup policies: schedule and retention'),
+    'coffer policy create nightly --times 02:00 --daily 30 && coffer policy list',
+  );
   example(
     scopeOptions(policyFlags(policy.command('create <name>').description('create a policy'), true)),
     'coffer policy create nightly --times 02:00 --days mon-fri --tz Europe/Paris --daily 30 --weekly 8',
@@ -120,7 +121,10 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
     'coffer items --vault my-vault',
   ).action(lazy(() => import('../commands/item-list.js'), 'items'));
 
-  const item = program.command('item').description('change a protected item');
+  const item = example(
+    program.command('item').description('change a protected item'),
+    'coffer item set documents --policy nightly',
+  );
   example(
     scopeOptions(
       item
@@ -191,7 +195,10 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
     'coffer jobs --state failed --since 7d',
   ).action(lazy(() => import('../commands/job-list.js'), 'jobs'));
 
-  const job = program.command('job').description('show, follow or cancel a job');
+  const job = example(
+    program.command('job').description('show, follow or cancel a job'),
+    'coffer job jb_0123456789abcdef --follow',
+  );
   example(
     scopeOptions(
       job
