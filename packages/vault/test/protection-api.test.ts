@@ -3,7 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { endSilentJobs } from '../src/lifecycle/job-timeouts.js';
 import { runScheduler } from '../src/lifecycle/scheduler.js';
 import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
-import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
 import { auth, makeVault, type InProcessVault } from './in-process-vault.js';
 
 const DIALECTS = ['sqlite', 'postgres'] as const;
@@ -32,7 +31,6 @@ interface Agent {
 
 describe.each(DIALECTS)('items, policies and jobs (%s metadata)', (dialect) => {
   let v: InProcessVault;
-  let pgDb: TestDb | undefined;
   let a: Tenant;
   let b: Tenant;
   let alpha: Agent;
@@ -164,8 +162,7 @@ describe.each(DIALECTS)('items, policies and jobs (%s metadata)', (dialect) => {
   }
 
   beforeAll(async () => {
-    pgDb = dialect === 'postgres' ? await createPgDatabase() : undefined;
-    v = await makeVault(pgDb?.url);
+    v = await makeVault({ dialect });
     // Midnight UTC, so that slot arithmetic below reads plainly.
     v.clock.now = Date.parse('2026-03-02T00:00:00Z');
     a = await makeTenant('a');
@@ -177,7 +174,6 @@ describe.each(DIALECTS)('items, policies and jobs (%s metadata)', (dialect) => {
 
   afterAll(async () => {
     await v?.close();
-    await pgDb?.drop();
   });
 
   // Each case's jobs are younger than the last case's, so "the last job" is well defined.

@@ -154,7 +154,7 @@ export class VaultProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolvePromise) => {
       child.once('exit', () => resolvePromise());
-      child.kill(signal);
+      child.kill('SIGTERM');
     });
   }
 }
