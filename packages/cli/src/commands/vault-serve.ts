@@ -42,6 +42,22 @@ function tuneHeapForStreaming(): void {
   setFlagsFromString('--heap-growing-percent=400');
 }
 
+/** What a first start prints after the address: where the admin token is and what to run next. */
+function firstStartLines(url: string, tokenPath: string, dataArg: string): string[] {
+  return [
+    '',
+    `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
+    'Next, in another terminal in this directory:',
+    `  export COFFER_URL=${url} COFFER_TOKEN=$(cat ${tokenPath})`,
+    `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
+    `  COFFER_TOKEN=<owner token> npx coffer vault create my-vault${dataArg}`,
+    `  COFFER_TOKEN=<owner token> npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
+    'Then on each machine to protect (within 48 hours):',
+    '  npx coffer register --credentials my-vault.credentials',
+    '  npx coffer backup ~/Documents',
+  ];
+}
+
 /** Runs the vault in the foreground. */
 export async function vaultServe(options: ServeCommandOptions): Promise<number> {
   tuneHeapForStreaming();
@@ -70,26 +86,14 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const tokenPath = relative(process.cwd(), vault.adminTokenPath) || vault.adminTokenPath;
   const dataArg = dataDir === DEFAULT_DATA_DIR ? '' : ` --data ${dataDir}`;
+  // One write: whoever waits for the "listening" line gets the next steps with it.
   printLines(
     `Coffer vault listening on ${vault.url}`,
     `  certificate sha256 ${vault.fingerprint}`,
     `  data in ${dataDir}${options.db ? `, metadata in ${options.db.replace(/\/\/[^@/]*@/, '//…@')}` : ''}`,
     `  alert e-mails ${vault.app.vault.mailer ? `through ${vault.app.vault.mailer.server}` : 'off (no --smtp)'}`,
+    ...(vault.newAdminToken ? firstStartLines(vault.url, tokenPath, dataArg) : []),
   );
-  if (vault.newAdminToken) {
-    printLines(
-      '',
-      `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
-      'Next, in another terminal in this directory:',
-      `  export COFFER_URL=${vault.url} COFFER_TOKEN=$(cat ${tokenPath})`,
-      `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
-      `  COFFER_TOKEN=<owner token> npx coffer vault create my-vault${dataArg}`,
-      `  COFFER_TOKEN=<owner token> npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
-      'Then on each machine to protect (within 48 hours):',
-      '  npx coffer register --credentials my-vault.credentials',
-      '  npx coffer backup ~/Documents',
-    );
-  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
