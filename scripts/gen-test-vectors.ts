@@ -18,6 +18,7 @@ import {
   joinKeySeed,
   joinMessage,
   sealBlob,
+  sealSources,
   signJoin,
   type ChunkerParams,
   type MasterKeys,
@@ -26,6 +27,7 @@ import {
   BLOB_CASES,
   BLOB_KEYS,
   CHUNKER_INPUT,
+  ITEM_SOURCES,
   JOIN_INPUT,
   KEYRING_INPUT,
   MANIFEST,
@@ -146,5 +148,15 @@ write('pack.json', {
     'A pack of format.md §5 holding three fabricated blobs (see packBlobs in vector-inputs.ts)',
   name: pack.name,
   packHex: packBytes.toString('hex'),
+});
+write('item-sources.json', {
+  description:
+    'Item sources of format.md §12, sealed with the keys of blob.json; inputs in vector-inputs.ts',
+  item: ITEM_SOURCES.item,
+  sources: ITEM_SOURCES.sources,
+  nonceHex: ITEM_SOURCES.nonce.toString('hex'),
+  sealed: sealSources(BLOB_KEYS, ITEM_SOURCES.item, ITEM_SOURCES.sources, {
+    nonce: ITEM_SOURCES.nonce,
+  }),
 });
 console.log('wrote docs/test-vectors');

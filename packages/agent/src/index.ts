@@ -41,3 +41,24 @@ export { Verifier, type Damage, type PackDamage, type VerifyResult } from './ver
 export { resolvePoint } from './points.js';
 export { PointTree, type PathTarget, type Visit } from './browse/point-tree.js';
 export { Finder, NamePattern } from './browse/find.js';
+export { CancelledError } from './cancelled.js';
+export {
+  STORED_KEYS_FILE,
+  loadStoredKeys,
+  removeStoredKeys,
+  saveStoredKeys,
+  storedKeysPath,
+} from './config/stored-keys.js';
+export { AgentDaemon, type DaemonOptions } from './daemon/daemon.js';
+export { backoffDelay, type BackoffOptions } from './daemon/backoff.js';
+export { jsonLog, type DaemonLog } from './daemon/log.js';
+export { runAsJob, jobWarnings, type JobRun, type RunAsJobOptions } from './daemon/run-as-job.js';
+export { backupOutcome, backupProgress } from './daemon/backup-job.js';
+export { restoreOutcome, restoreProgress } from './daemon/restore-job.js';
+export { UNIT_NAME, systemdUnit, unitPath, type UnitOptions } from './daemon/systemd-unit.js';
+export {
+  RunMarkers,
+  endStaleRun,
+  startManualBackup,
+  type RunMarker,
+} from './daemon/run-markers.js';

@@ -26,6 +26,9 @@ export const ERROR_STATUS = {
   STORAGE_FULL: 507,
   UNSUPPORTED: 400,
   POLICY_INVALID: 400,
+  IN_USE: 409,
+  JOB_STATE: 409,
+  ALREADY_RUNNING: 409,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;

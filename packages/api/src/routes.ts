@@ -32,6 +32,29 @@ export const ROUTES = {
   alertAck: '/v1/alerts/:alert/ack',
   vaultNotify: '/v1/vaults/:vault/notify',
   vaultNotifyTest: '/v1/vaults/:vault/notify/test',
+  vaultPolicies: '/v1/vaults/:vault/policies',
+  policy: '/v1/policies/:policy',
+  vaultItems: '/v1/vaults/:vault/items',
+  agentItems: '/v1/agents/:agent/items',
+  item: '/v1/items/:item',
+  itemBackup: '/v1/items/:item/backup',
+  agentRestores: '/v1/agents/:agent/restores',
+  vaultJobs: '/v1/vaults/:vault/jobs',
+  agentJobs: '/v1/agents/:agent/jobs',
+  job: '/v1/jobs/:job',
+  jobCancel: '/v1/jobs/:job/cancel',
+  jobClaim: '/v1/jobs/:job/claim',
+  jobProgress: '/v1/jobs/:job/progress',
+  jobFinish: '/v1/jobs/:job/finish',
+  agentWork: '/v1/agent/work',
+} as const;
+
+/** Where the vault describes its API (public: no token needed). */
+export const API_DOCS = {
+  /** The OpenAPI 3 document generated from the route schemas. */
+  openapi: '/api/openapi.json',
+  /** The same, readable in a browser. */
+  ui: '/api/docs',
 } as const;
 
 /** Fills the `:name` segments of a route path, URL-encoding each value. */
@@ -42,3 +65,10 @@ export function route(path: string, params: Record<string, string> = {}): string
     return encodeURIComponent(value);
   });
 }
+
+// Limits agents need at run time; here because this module loads without TypeBox.
+
+/** Most warnings a job keeps; its `warningCount` still counts every one. */
+export const MAX_JOB_WARNINGS = 100;
+/** Longest an agent's poll for work may wait, in seconds. */
+export const MAX_POLL_WAIT_SECONDS = 30;

@@ -109,6 +109,12 @@ export const Agent = Type.Object({
   createdAt: Timestamp,
   /** Set once a tenant user removed the machine: its token no longer works, its points stay. */
   removedAt: Type.Optional(Timestamp),
+  /** When the agent's daemon last polled the vault for work. */
+  lastContactAt: Type.Optional(Timestamp),
+  /** The program version it reported then. */
+  version: Type.Optional(Type.String()),
+  /** Polled within the last ONLINE_WINDOW_MS. */
+  online: Type.Boolean(),
 });
 export type Agent = Static<typeof Agent>;
 export const AgentList = Type.Object({ agents: Type.Array(Agent) });

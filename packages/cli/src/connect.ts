@@ -8,6 +8,8 @@ import {
   certificateFingerprint,
   loadAgent,
   resolveConfigDir,
+  loadStoredKeys,
+  storedKeysPath,
   type LoadedAgent,
 } from '@coffer/agent';
 import { CofferError, openKeyring, type MasterKeys } from '@coffer/core';
@@ -105,13 +107,21 @@ export async function agentConnection(options: AgentOptions): Promise<AgentConne
   return { loaded, client, sourceAgentId: options.agent ?? loaded.state.agentId };
 }
 
-/** Opens the source agent's keyring: asks for its passphrase and stretches it (scrypt). */
+/**
+ * Opens the source agent's keyring: with the keys `coffer agent unlock` stored, when they are
+ * this machine's and no passphrase was given; else asks for the passphrase and stretches it.
+ */
 export async function unlockKeys(
   connection: AgentConnection,
   options: AgentOptions,
+  { stored = true }: { stored?: boolean } = {},
 ): Promise<MasterKeys> {
   const { loaded, client, sourceAgentId } = connection;
   const own = sourceAgentId === loaded.state.agentId;
+  if (stored && own && !options.passphraseFile) {
+    const stored = await loadStoredKeys(storedKeysPath(loaded.dir), loaded.state.keyringId);
+    if (stored) return stored;
+  }
   const keyring = own ? loaded.keyring : (await client.keyring(sourceAgentId)).keyring;
   const passphrase = await readPassphrase({
     file: options.passphraseFile,

@@ -18,6 +18,7 @@ const USAGE_CODES = new Set([
   'PASSPHRASE_MISMATCH',
   'SOURCE_NOT_FOUND',
   'BAD_URL',
+  'POLICY_INVALID',
 ]);
 
 function report(code: string, message: string, json: boolean): void {

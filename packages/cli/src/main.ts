@@ -9,6 +9,7 @@ import { addAlertCommands } from './program/alerts.js';
 import { addAuditCommands } from './program/audit.js';
 import { addDataCommands } from './program/data.js';
 import { example, type Action, type Lazy } from './program/options.js';
+import { addProtectionCommands } from './program/protection.js';
 import { addTenancyCommands } from './program/tenancy.js';
 import { addVaultCommands } from './program/vault.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(run: (status: Promise<number>) => void, json = fals
   addAlertCommands(program, lazy);
   addAuditCommands(program, lazy);
   addAdminCommands(program, lazy);
+  addProtectionCommands(program, lazy);
   return program;
 }
 

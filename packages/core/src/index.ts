@@ -126,3 +126,4 @@ export {
   type RetentionDecision,
 } from './retention/select.js';
 export { MAX_PREVIEW_DAYS, previewRetention, type RetentionPreview } from './retention/preview.js';
+export { openSources, sealSources, type ItemSources } from './item/sources.js';

@@ -185,3 +185,10 @@ export function packBlobs(): { id: Buffer; type: BlobType; sealed: Buffer; refs:
     { id: id(0x03), type: BlobType.manifest, sealed: sealed(3, 20, 0x53), refs: [id(0x02)] },
   ];
 }
+
+/** The item sources vector of format.md §12, sealed with BLOB_KEYS. */
+export const ITEM_SOURCES = {
+  item: 'documents',
+  sources: { paths: ['/home/ann/Documents', '/etc'], excludes: ['*.tmp'] },
+  nonce: Buffer.alloc(12, 0x33),
+};

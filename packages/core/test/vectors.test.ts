@@ -23,8 +23,10 @@ import {
   gearTable,
   openBlob,
   openKeyring,
+  openSources,
   parsePack,
   sealBlob,
+  sealSources,
   signJoin,
   verifyJoin,
   type ChunkerParams,
@@ -33,6 +35,7 @@ import {
   BLOB_CASES,
   BLOB_KEYS,
   CHUNKER_INPUT,
+  ITEM_SOURCES,
   JOIN_INPUT,
   KEYRING_INPUT,
   MANIFEST,
@@ -243,5 +246,25 @@ describe('test vectors (docs/test-vectors)', () => {
     const parsed = parsePack(bytes);
     expect(parsed.name).toBe(v.name);
     expect(parsed.entries.map((e) => e.refs.length)).toEqual([0, 2, 1]);
+  });
+
+  it('item sources: sealed bytes recomputed, opened back, checked with raw AES-GCM', () => {
+    const v = vector<{ item: string; sealed: string; sources: unknown }>('item-sources.json');
+    const sealed = sealSources(BLOB_KEYS, ITEM_SOURCES.item, ITEM_SOURCES.sources, {
+      nonce: ITEM_SOURCES.nonce,
+    });
+    expect(sealed).toBe(v.sealed);
+    expect(openSources(BLOB_KEYS, v.item, v.sealed)).toEqual(v.sources);
+    // §12 by hand: id || blob(version 1, type 1, no compression, nonce, AES-GCM(plaintext)).
+    const plaintext = Buffer.from(
+      `coffer-item-sources-v1\n${JSON.stringify({ item: v.item, ...ITEM_SOURCES.sources })}`,
+    );
+    const id = blobId(BLOB_KEYS.idKey, plaintext);
+    const header = Buffer.concat([Buffer.from([1, 1, 0, 0]), ITEM_SOURCES.nonce]);
+    const cipher = createCipheriv('aes-256-gcm', BLOB_KEYS.encryptionKey, ITEM_SOURCES.nonce);
+    cipher.setAAD(Buffer.concat([header, id]));
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    expect(Buffer.concat([id, header, body]).toString('base64')).toBe(v.sealed);
+    expect(() => openSources(BLOB_KEYS, 'another item', v.sealed)).toThrow(/sealed for item/);
   });
 });

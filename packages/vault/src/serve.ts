@@ -33,6 +33,8 @@ export interface ServeOptions {
   smtp?: string;
   /** The From address of alert e-mails; default coffer@HOSTNAME. */
   mailFrom?: string;
+  /** How long a running job may go without a progress report; default 3 minutes. */
+  jobTimeoutMs?: number;
 }
 
 export interface RunningVault {
@@ -164,7 +166,7 @@ async function start(options: ServeOptions, dataDir: string): Promise<RunningVau
     await meta.close();
     throw error;
   }
-  startTasks(app);
+  startTasks(app, { ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}) });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `https://${hostForUrl}:${port}`;

@@ -10,12 +10,20 @@ import { installAuth } from './plugins/auth.js';
 import { installBodyRules } from './plugins/body.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { accessRoutes } from './routes/access.js';
+import { installJobSignals } from './jobs/signals.js';
+import { agentWorkRoutes } from './routes/agent-work.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { itemRoutes } from './routes/items.js';
+import { jobRoutes } from './routes/jobs.js';
 import { notifyRoutes } from './routes/notify.js';
+import { installOpenApi, openApiRoutes } from './routes/openapi.js';
+import { policyRoutes } from './routes/policies.js';
 import { restoreRoutes } from './routes/restore.js';
 import { tenancyRoutes } from './routes/tenancy.js';
+
+const VERSION = '0.1.0';
 
 export interface ServerOptions {
   context: VaultContext;
@@ -35,11 +43,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }) as unknown as FastifyInstance;
   app.decorate('vault', options.context);
+  await installOpenApi(app, VERSION);
   installErrorHandler(app);
   // Authentication first: an unauthenticated request is refused before its body is looked at.
   installAuth(app);
   installBodyRules(app);
   installAudit(app);
+  installJobSignals(app);
   tenancyRoutes(app);
   accessRoutes(app);
   backupRoutes(app);
@@ -47,6 +57,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   auditRoutes(app);
   alertRoutes(app);
   notifyRoutes(app);
+  policyRoutes(app);
+  itemRoutes(app);
+  jobRoutes(app);
+  agentWorkRoutes(app);
+  await openApiRoutes(app);
   await app.ready();
   return app;
 }

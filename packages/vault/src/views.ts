@@ -2,7 +2,15 @@
  * @module views
  * Rows as the API shows them.
  */
-import type { Agent, Point, Role, Tenant, TokenInfo, Vault } from '@coffer/api';
+import {
+  ONLINE_WINDOW_MS,
+  type Agent,
+  type Point,
+  type Role,
+  type Tenant,
+  type TokenInfo,
+  type Vault,
+} from '@coffer/api';
 import type { AgentTable, PointTable, TenantTable, TokenTable, VaultTable } from './db/schema.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -17,17 +25,21 @@ export function vaultView(row: VaultTable): Vault {
   return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: iso(row.created_at) };
 }
 
-/** An agent row as the API shows it. */
-export function agentView(row: AgentTable): Agent {
-  return {
+/** An agent row as the API shows it; online means it polled within ONLINE_WINDOW_MS of `now`. */
+export function agentView(row: AgentTable, now: number): Agent {
+  const agent: Agent = {
     id: row.id,
     vaultId: row.vault_id,
     name: row.name,
     hostname: row.hostname,
     keyringId: row.keyring_id,
     createdAt: iso(row.created_at),
+    online: row.last_contact_at !== null && now - row.last_contact_at <= ONLINE_WINDOW_MS,
     ...(row.removed_at != null ? { removedAt: iso(row.removed_at) } : {}),
   };
+  if (row.last_contact_at !== null) agent.lastContactAt = iso(row.last_contact_at);
+  if (row.agent_version !== null) agent.version = row.agent_version;
+  return agent;
 }
 
 /** A user token row as the API lists it (never its hash). */

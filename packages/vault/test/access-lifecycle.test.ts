@@ -228,9 +228,21 @@ describe.each(['sqlite', 'postgres'] as const)('access lifecycle (%s metadata)',
     expect((await call('DELETE', revoke, owner)).statusCode).toBe(404);
   });
 
-  it('deletes a vault only once no machine is registered in it, with its stored packs', async () => {
+  it('deletes a vault only once no machine is registered in it, with its stored packs, policies and notifications', async () => {
     const id = await createVault(owner, 'to-delete');
     const agent = await register(id);
+    const policy = await call('POST', route(ROUTES.vaultPolicies, { vault: id }), owner, {
+      name: 'nightly',
+      spec: {
+        schedule: { times: ['02:00'], days: [], timeZone: 'UTC' },
+        retention: { daily: { days: 7 } },
+      },
+    });
+    expect(policy.statusCode, policy.body).toBe(201);
+    const notify = await call('PUT', route(ROUTES.vaultNotify, { vault: id }), owner, {
+      emails: ['ops@example.com'],
+    });
+    expect(notify.statusCode, notify.body).toBe(200);
     await store.put(`packs/${JSON.parse(keyringText).id}/ab/${'ab'.repeat(32)}`, Buffer.from('x'));
     const url = route(ROUTES.vault, { vault: id });
     expect((await call('DELETE', url, otherOwner)).statusCode).toBe(404);
@@ -247,5 +259,13 @@ describe.each(['sqlite', 'postgres'] as const)('access lifecycle (%s metadata)',
     for await (const object of store.list('packs/')) left.push(object.key);
     expect(left.filter((key) => key.includes(JSON.parse(keyringText).id))).toEqual([]);
     expect((await call('DELETE', url, owner)).statusCode).toBe(404);
+    for (const table of ['policies', 'items', 'jobs', 'alerts', 'notify_targets'] as const) {
+      const rows = await v.meta.db
+        .selectFrom(table)
+        .select('vault_id')
+        .where('vault_id', '=', id)
+        .execute();
+      expect(rows, table).toEqual([]);
+    }
   });
 });

@@ -34,6 +34,7 @@ import { Presence } from './presence.js';
 import { TreeCache } from './tree-cache.js';
 import { PackUploader } from './uploader.js';
 import { buildSourceTree, type SourceNode } from './sources.js';
+import { throwIfCancelled } from '../cancelled.js';
 
 export interface BackupWarning {
   path: string;
@@ -70,6 +71,11 @@ export interface BackupOptions {
   /** Chunking threads; default one per core. */
   threads?: number;
   onWarning?(warning: BackupWarning): void;
+  /**
+   * Cancels the backup: it stops with a CancelledError and commits no point; packs uploaded so
+   * far stay in the vault (and in the known-ids cache), so the next run does not send them again.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -210,6 +216,7 @@ export class Backup {
       await this.reportUnreadable(reader);
       this.stats.storedBytes = uploader.stats.storedBytes;
       this.progress.storedBytes = this.stats.storedBytes;
+      this.throwIfCancelled();
       const point = await options.client.commitPoint({
         item: options.item,
         manifest: idHex(manifestId),
@@ -250,6 +257,11 @@ export class Backup {
   /** @internal Throws the first failure of background work. */
   throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** @internal Stops the work once the backup is cancelled. */
+  throwIfCancelled(): void {
+    throwIfCancelled(this.options.signal, 'backup');
   }
 
   /** @internal */
@@ -453,6 +465,7 @@ class WalkRun {
     before: TreeEntry | undefined,
   ): Promise<TreeEntry | undefined> {
     const { state } = this.backup;
+    this.backup.throwIfCancelled();
     let st: BigIntStats;
     try {
       st = lstatSync(path, { bigint: true });
@@ -557,6 +570,7 @@ class WalkRun {
     const result = await this.pool.file(path, Number(st.size), st.mtimeNs, {
       segment: async (ids, lengths, bytesRead) => {
         this.backup.throwIfFailed();
+        this.backup.throwIfCancelled();
         state.progress.bytesDone += bytesRead;
         const wanted: number[] = [];
         for (let i = 0; i < ids.length; i++) {

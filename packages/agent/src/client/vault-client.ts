@@ -13,20 +13,35 @@ import type {
   NotifySettings,
   NotifyTestResult,
   SetNotifyRequest,
+  BackupNowResponse,
   CommitPointRequest,
   CreateTenantResponse,
   CreateTokenResponse,
   ErrorBody,
   ExistsResponse,
+  FinishRequest,
+  Item,
+  ItemList,
+  Job,
+  JobList,
+  JobQuery,
   KeyringResponse,
   LocateResponse,
   PackCheckResponse,
+  ManualJobRequest,
   PackList,
   PackUploadResponse,
   Point,
   PointList,
   RegisterRequest,
+  Policy,
+  PolicyList,
+  PolicySpec,
+  ProgressAnswer,
+  ProgressReport,
+  ProtectRequest,
   RegisterResponse,
+  RestoreRequest,
   Role,
   TenantList,
   TokenList,
@@ -34,6 +49,7 @@ import type {
   VaultCredentials,
   VaultList,
   WhoAmI,
+  Work,
 } from '@coffer/api';
 // Only the route table at run time: the schemas (and TypeBox) take a tenth of a second to load.
 import { ROUTES, route } from '@coffer/api/routes';
@@ -106,8 +122,15 @@ export class VaultClient {
       body?: () => Body;
       length?: number;
       headers?: Record<string, string>;
+      /** Give up waiting for the answer after this long (default 5 minutes). */
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      /** Attempts for transient failures, instead of the client's. */
+      attempts?: number;
     } = {},
   ): Promise<Dispatcher.ResponseData> {
+    const attempts = options.attempts ?? this.attempts;
+    const timeout = options.timeoutMs ?? 300_000;
     const headers: Record<string, string> = { ...options.headers };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     let body: WireBody | undefined;
@@ -130,8 +153,9 @@ export class VaultClient {
           method,
           headers,
           body: body ?? null,
-          headersTimeout: 300_000,
-          bodyTimeout: 300_000,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          ...(options.signal ? { signal: options.signal } : {}),
         });
         if (response.statusCode < 400) return response;
         const text = await response.body.text();
@@ -154,7 +178,7 @@ export class VaultClient {
         error =
           cause instanceof CofferError ? cause : new VaultUnreachableError(this.origin, cause);
       }
-      if (!error.transient || attempt >= this.attempts) throw error;
+      if (!error.transient || attempt >= attempts || options.signal?.aborted) throw error;
       await sleep(200 * 2 ** attempt);
     }
   }
@@ -164,7 +188,15 @@ export class VaultClient {
     path: string,
     payload?: unknown,
   ): Promise<T> {
-    const response = await this.send(method, path, payload === undefined ? {} : { json: payload });
+    return this.call<T>(method, path, payload === undefined ? {} : { json: payload });
+  }
+
+  private async call<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: Parameters<VaultClient['send']>[2],
+  ): Promise<T> {
+    const response = await this.send(method, path, options);
     if (response.statusCode === 204) {
       await response.body.dump();
       return undefined as T;
@@ -380,6 +412,123 @@ export class VaultClient {
   /** Tenant contributor or above: sends a test notification to each target now. */
   testNotify(vaultId: string): Promise<NotifyTestResult> {
     return this.json('POST', route(ROUTES.vaultNotifyTest, { vault: vaultId }));
+  }
+
+  /** Tenant user: the policies of a vault. */
+  listPolicies(vaultId: string): Promise<PolicyList> {
+    return this.json('GET', route(ROUTES.vaultPolicies, { vault: vaultId }));
+  }
+
+  /** Tenant user (write): creates a policy. */
+  createPolicy(vaultId: string, name: string, spec: PolicySpec): Promise<Policy> {
+    return this.json('POST', route(ROUTES.vaultPolicies, { vault: vaultId }), { name, spec });
+  }
+
+  /** A policy by id. */
+  policy(policyId: string): Promise<Policy> {
+    return this.json('GET', route(ROUTES.policy, { policy: policyId }));
+  }
+
+  /** Tenant user (write): replaces a policy's schedule and retention. */
+  updatePolicy(policyId: string, spec: PolicySpec): Promise<Policy> {
+    return this.json('PUT', route(ROUTES.policy, { policy: policyId }), { spec });
+  }
+
+  /** Tenant user (write): deletes a policy no item uses. */
+  deletePolicy(policyId: string): Promise<void> {
+    return this.json('DELETE', route(ROUTES.policy, { policy: policyId }));
+  }
+
+  /** Tenant user: the items of a vault (of one agent, with `agentId`). */
+  vaultItems(vaultId: string, agentId?: string): Promise<ItemList> {
+    const query = agentId === undefined ? '' : `?agent=${encodeURIComponent(agentId)}`;
+    return this.json('GET', route(ROUTES.vaultItems, { vault: vaultId }) + query);
+  }
+
+  /** The items of an agent (the agent itself, or a tenant user). */
+  agentItems(agentId: string): Promise<ItemList> {
+    return this.json('GET', route(ROUTES.agentItems, { agent: agentId }));
+  }
+
+  /** The agent itself: creates its item or replaces its sealed paths. */
+  protect(agentId: string, body: ProtectRequest): Promise<Item> {
+    return this.json('POST', route(ROUTES.agentItems, { agent: agentId }), body);
+  }
+
+  /** An item by id. */
+  item(itemId: string): Promise<Item> {
+    return this.json('GET', route(ROUTES.item, { item: itemId }));
+  }
+
+  /** Gives an item a policy (id or name), or removes it with null. */
+  setItemPolicy(itemId: string, policy: string | null): Promise<Item> {
+    return this.json('PATCH', route(ROUTES.item, { item: itemId }), { policy });
+  }
+
+  /** Queues a backup of an item now (or answers with the one already queued or running). */
+  backupNow(itemId: string): Promise<BackupNowResponse> {
+    return this.json('POST', route(ROUTES.itemBackup, { item: itemId }));
+  }
+
+  /** Tenant user (operate): queues a restore on an agent's machine. */
+  requestRestore(agentId: string, request: RestoreRequest): Promise<Job> {
+    return this.json('POST', route(ROUTES.agentRestores, { agent: agentId }), request);
+  }
+
+  /** Jobs of a vault, newest first. */
+  vaultJobs(vaultId: string, query: JobQuery = {}): Promise<JobList> {
+    return this.json('GET', route(ROUTES.vaultJobs, { vault: vaultId }) + queryString(query));
+  }
+
+  /** Jobs of an agent, newest first. */
+  agentJobs(agentId: string, query: JobQuery = {}): Promise<JobList> {
+    return this.json('GET', route(ROUTES.agentJobs, { agent: agentId }) + queryString(query));
+  }
+
+  /** A job by id. */
+  job(jobId: string): Promise<Job> {
+    return this.json('GET', route(ROUTES.job, { job: jobId }));
+  }
+
+  /** Cancels a job: at once when queued, at the runner's next report when running. */
+  cancelJob(jobId: string): Promise<Job> {
+    return this.json('POST', route(ROUTES.jobCancel, { job: jobId }));
+  }
+
+  /** The agent itself: records a backup or restore it starts on its own (a running job). */
+  startManualJob(agentId: string, request: ManualJobRequest): Promise<Job> {
+    return this.json('POST', route(ROUTES.agentJobs, { agent: agentId }), request);
+  }
+
+  /** The agent: waits up to `query.wait` seconds for queued jobs; records its contact. */
+  pollWork(
+    query: { wait: number; want: number; version: string },
+    signal?: AbortSignal,
+  ): Promise<Work> {
+    return this.call('GET', ROUTES.agentWork + queryString(query), {
+      timeoutMs: (query.wait + 15) * 1000,
+      attempts: 1,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** The agent: takes a queued job (it is then running). */
+  claimJob(jobId: string): Promise<Job> {
+    return this.json('POST', route(ROUTES.jobClaim, { job: jobId }));
+  }
+
+  /** The agent: reports a running job's progress; the answer says whether to cancel. */
+  reportProgress(jobId: string, report: ProgressReport): Promise<ProgressAnswer> {
+    return this.call('POST', route(ROUTES.jobProgress, { job: jobId }), {
+      json: report,
+      attempts: 1,
+      timeoutMs: 30_000,
+    });
+  }
+
+  /** The agent: ends a running job with its outcome. */
+  finishJob(jobId: string, outcome: FinishRequest): Promise<Job> {
+    return this.json('POST', route(ROUTES.jobFinish, { job: jobId }), outcome);
   }
 }
 

@@ -35,6 +35,7 @@ import {
 import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { setTimes } from '@coffer/fs-times';
+import { CancelledError, throwIfCancelled } from '../cancelled.js';
 import { Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
 import { writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
@@ -60,6 +61,8 @@ export interface RestoreOptions {
   /** Files written at once. */
   concurrency?: number;
   onWarning?(warning: { path: string; message: string }): void;
+  /** Cancels the restore: it stops with a CancelledError; files written so far stay. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreStats {
@@ -275,9 +278,14 @@ export class Restore {
     if (failed) throw failed.reason;
   }
 
-  /** A file or directory that could not be restored is a warning; a vault that is down is not. */
+  /**
+   * A file or directory that could not be restored is a warning; a vault that is down, or a
+   * cancelled restore, is not.
+   */
   private warnOrThrow(path: Buffer, error: unknown): void {
-    if (!(error instanceof CofferError) || error.transient) throw error;
+    if (!(error instanceof CofferError) || error.transient || error instanceof CancelledError) {
+      throw error;
+    }
     this.warn(path, error.message);
   }
 
@@ -287,6 +295,7 @@ export class Restore {
    */
   private async restoreSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
     if (entries.length === 0) return;
+    throwIfCancelled(this.options.signal, 'restore');
     const { reader } = this.options;
     const ids = reader.inStorageOrder([
       ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
@@ -368,6 +377,7 @@ export class Restore {
   }
 
   private async restoreEntry(entry: TreeEntry, dir: Buffer): Promise<void> {
+    throwIfCancelled(this.options.signal, 'restore');
     const path = join(dir, entry.name);
     this.progress.currentPath = show(path);
     switch (entry.type) {
@@ -580,6 +590,7 @@ export class Restore {
       [...positions.keys()],
       BlobType.data,
       (hex, opened) => {
+        throwIfCancelled(this.options.signal, 'restore');
         if (opened instanceof CofferError && opened.code === 'RESTORE_WRITE_FAILED') {
           throw new CofferError(opened.code, `not restored: ${opened.message}`);
         }

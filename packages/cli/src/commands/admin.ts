@@ -125,7 +125,9 @@ export function vaultAgents(spec: string, options: AdminOptions & JsonOption): P
         ...result.agents.map(
           (a) =>
             `${a.id}  ${a.name}  (${a.hostname}) registered ${a.createdAt}` +
-            (a.removedAt ? `, removed ${a.removedAt}` : ''),
+            (a.removedAt
+              ? `, removed ${a.removedAt}`
+              : `, ${a.online ? 'online' : a.lastContactAt ? `offline since ${a.lastContactAt}` : 'daemon never connected'}${a.version ? `, version ${a.version}` : ''}`),
         ),
       );
     return 0;

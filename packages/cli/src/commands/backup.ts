@@ -1,8 +1,16 @@
 /**
  * @module commands/backup
- * `coffer backup PATH...`: backs up files and folders into a new recovery point.
+ * `coffer backup PATH...`: backs up files and folders into a new recovery point, as a manual
+ * job of the vault (Ctrl-C cancels it: no point is made, what was uploaded is kept).
  */
-import { Backup } from '@coffer/agent';
+import {
+  Backup,
+  RunMarkers,
+  backupOutcome,
+  backupProgress,
+  runAsJob,
+  startManualBackup,
+} from '@coffer/agent';
 import { userInfo, hostname } from 'node:os';
 import { join } from 'node:path';
 import { agentConnection, unlockKeys, type AgentOptions } from '../connect.js';
@@ -29,9 +37,14 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
   const session = await agentConnection({ ...options, agent: undefined });
   const started = Date.now();
   try {
+    const agentId = session.loaded.state.agentId;
+    const markers = new RunMarkers(session.loaded.dir);
+    const job = await startManualBackup(session.client, agentId, markers, options.item);
+    const unmark = await markers.mark(options.item, job.id);
     // Not awaited here: the backup does what needs no keys while scrypt runs.
     const keys = unlockKeys(session, options);
     keys.catch(() => undefined);
+    const controller = new AbortController();
     const run = new Backup({
       client: session.client,
       agentId: session.loaded.state.agentId,
@@ -44,6 +57,7 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
       username: userInfo().username,
       program: PROGRAM,
       estimate: !options.json,
+      signal: controller.signal,
       ...(options.json ? {} : { onWarning: (w) => printWarning(w.path, w.message) }),
     });
     const progress = new ProgressReporter(
@@ -58,17 +72,32 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
       }),
       !options.json,
     );
-    let result;
+    const cancel = (): void => controller.abort('cancelled');
+    process.once('SIGINT', cancel);
+    let tracked;
     try {
-      result = await run.run();
+      tracked = await runAsJob({
+        client: session.client,
+        jobId: job.id,
+        what: 'backup',
+        controller,
+        snapshot: () => backupProgress(run),
+        run: () => run.run(),
+        outcome: backupOutcome,
+      });
     } finally {
+      process.off('SIGINT', cancel);
       progress.stop();
+      await unmark();
     }
+    if (tracked.error !== undefined) throw tracked.error;
+    const result = tracked.result!;
     const { stats } = result;
     if (options.json) {
       const usage = process.resourceUsage();
       printJson({
         point: result.point,
+        job: job.id,
         warnings: result.warnings,
         resources: {
           maxRssBytes: usage.maxRSS * 1024,
@@ -83,7 +112,7 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
         ...(stats.warnings > 0
           ? [`Finished with ${count(stats.warnings, 'warning')} (see above).`]
           : []),
-        `Recovery point ${result.point.id}`,
+        `Recovery point ${result.point.id} (job ${job.id})`,
       );
     }
     return stats.warnings > 0 ? EXIT_WARNINGS : 0;

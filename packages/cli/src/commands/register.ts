@@ -5,7 +5,14 @@
  * credentials file.
  */
 import { VaultCredentials } from '@coffer/api';
-import { VaultClient, isRegistered, resolveConfigDir, saveAgent } from '@coffer/agent';
+import {
+  VaultClient,
+  isRegistered,
+  resolveConfigDir,
+  saveAgent,
+  saveStoredKeys,
+  storedKeysPath,
+} from '@coffer/agent';
 import {
   CofferError,
   checkPassphrase,
@@ -14,6 +21,7 @@ import {
   openKeyring,
   parseKeyring,
   signJoin,
+  type MasterKeys,
 } from '@coffer/core';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -28,6 +36,8 @@ export interface RegisterOptions {
   passphraseFile?: string;
   /** A keyring JSON file to join instead of creating a new keyring. */
   keyring?: string;
+  /** Also store the opened keys (0600) so the agent daemon runs without the passphrase. */
+  unattended?: boolean;
   json?: boolean;
 }
 
@@ -37,6 +47,8 @@ interface KeyringChoice {
   id: string;
   joinKey: string;
   joinProof?: string;
+  /** The opened keys, stored for the daemon with --unattended. */
+  keys: MasterKeys;
 }
 
 async function newKeyring(passphraseFile: string | undefined): Promise<KeyringChoice> {
@@ -53,6 +65,7 @@ async function newKeyring(passphraseFile: string | undefined): Promise<KeyringCh
     text: JSON.stringify(json),
     id: json.id,
     joinKey: deriveJoinKey(keys).publicKey.toString('base64'),
+    keys,
   };
 }
 
@@ -93,6 +106,7 @@ async function joinedKeyring(
     joinProof: signJoin(joinKey, credentials.vaultId, json.id, credentials.secret).toString(
       'base64',
     ),
+    keys,
   };
 }
 
@@ -166,13 +180,27 @@ export async function register(options: RegisterOptions): Promise<number> {
       result.token,
       keyring.text,
     );
-    if (options.json) printJson({ agent: result.agent, vault: result.vault, config: dir });
+    const keysPath = storedKeysPath(dir);
+    if (options.unattended) await saveStoredKeys(keysPath, keyring.keys);
+    if (options.json)
+      printJson({
+        agent: result.agent,
+        vault: result.vault,
+        config: dir,
+        ...(options.unattended ? { keys: keysPath } : {}),
+      });
     else
       printLines(
         `Registered ${name} as agent ${result.agent.id} in vault ${result.vault.name}` +
           (options.keyring ? `, keyring ${keyring.id}.` : '.'),
         `Configuration in ${dir}. Keep your passphrase safe: without it nothing can be restored.`,
-        'Next: coffer backup PATH...',
+        ...(options.unattended
+          ? [
+              `Unattended: the opened keys are stored in ${keysPath} (0600), so the agent daemon runs`,
+              'without the passphrase; whoever reads that file reads these backups (docs/security.md).',
+              'Next: coffer protect PATH... --item NAME --policy POLICY, then coffer agent run',
+            ]
+          : ['Next: coffer backup PATH...']),
       );
     return 0;
   } finally {

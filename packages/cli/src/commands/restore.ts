@@ -1,10 +1,20 @@
 /**
  * @module commands/restore
  * `coffer restore POINT --target DIR | --original --conflict MODE`: restores a point, or parts
- * of it, to a directory or to where it was backed up from.
+ * of it, to a directory or to where it was backed up from, as a manual job of the vault (Ctrl-C
+ * cancels it; files written so far stay).
  */
-import { BlobReader, PointTree, Restore, type ConflictMode } from '@coffer/agent';
+import {
+  BlobReader,
+  PointTree,
+  Restore,
+  restoreOutcome,
+  restoreProgress,
+  runAsJob,
+  type ConflictMode,
+} from '@coffer/agent';
 import { CofferError } from '@coffer/core';
+import { resolve } from 'node:path';
 import { agentSession, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
 import {
@@ -77,6 +87,16 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
       paths = await Promise.all(paths.map((p) => tree.resolve(p)));
     }
     const warnings: { path: string; message: string }[] = [];
+    const job = await session.client.startManualJob(session.loaded.state.agentId, {
+      kind: 'restore',
+      restore: {
+        point: point.id,
+        target: resolve(plan.target),
+        conflict: plan.conflict,
+        ...(paths.length > 0 ? { paths } : {}),
+      },
+    });
+    const controller = new AbortController();
     const run = new Restore({
       reader,
       pointId: point.id,
@@ -85,6 +105,7 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
       conflict: plan.conflict,
       specialFiles: plan.specialFiles,
       keys: session.keys,
+      signal: controller.signal,
       onWarning: (w) => {
         warnings.push(w);
         if (!options.json) printWarning(w.path, w.message);
@@ -102,13 +123,26 @@ export async function restore(pointSpec: string, options: RestoreCommandOptions)
       }),
       !options.json,
     );
-    let stats;
+    const cancel = (): void => controller.abort('cancelled');
+    process.once('SIGINT', cancel);
+    let tracked;
     try {
-      stats = await run.run();
+      tracked = await runAsJob({
+        client: session.client,
+        jobId: job.id,
+        what: 'restore',
+        controller,
+        snapshot: () => restoreProgress(run, paths.length === 0 ? point.stats.files : undefined),
+        run: () => run.run(),
+        outcome: (stats) => restoreOutcome(stats, warnings),
+      });
     } finally {
+      process.off('SIGINT', cancel);
       progress.stop();
     }
-    if (options.json) printJson({ point, target: plan.target, stats, warnings });
+    if (tracked.error !== undefined) throw tracked.error;
+    const stats = tracked.result!;
+    if (options.json) printJson({ point, jobId: job.id, target: plan.target, stats, warnings });
     else {
       const where = options.original ? 'their original place' : plan.target;
       const notes = [

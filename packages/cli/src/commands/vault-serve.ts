@@ -17,6 +17,7 @@ export interface ServeCommandOptions {
   logLevel?: string;
   smtp?: string;
   mailFrom?: string;
+  jobTimeout?: string;
 }
 
 /** Parses HOST:PORT (IPv6 hosts in brackets). */
@@ -41,12 +42,36 @@ function tuneHeapForStreaming(): void {
   setFlagsFromString('--heap-growing-percent=400');
 }
 
+/** What a first start prints after the address: where the admin token is and what to run next. */
+function firstStartLines(url: string, tokenPath: string, dataArg: string): string[] {
+  return [
+    '',
+    `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
+    'Next, in another terminal in this directory:',
+    `  export COFFER_URL=${url} COFFER_TOKEN=$(cat ${tokenPath})`,
+    `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
+    '  export COFFER_TOKEN=<owner token>',
+    `  npx coffer vault create my-vault${dataArg}`,
+    `  npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
+    'Then, within 48 hours, on each machine to protect (with the agent installed, see README):',
+    '  coffer register --credentials my-vault.credentials',
+    '  coffer backup ~/Documents',
+  ];
+}
+
 /** Runs the vault in the foreground. */
 export async function vaultServe(options: ServeCommandOptions): Promise<number> {
   const { startVault } = await loadVault();
   tuneHeapForStreaming();
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   if (options.publicUrl !== undefined) checkHttpsUrl(options.publicUrl, '--public-url');
+  const jobTimeout = options.jobTimeout === undefined ? undefined : Number(options.jobTimeout);
+  if (jobTimeout !== undefined && !(jobTimeout >= 1 && jobTimeout <= 86_400)) {
+    throw new CofferError(
+      'USAGE',
+      `--job-timeout ${options.jobTimeout}: give seconds from 1 to 86400`,
+    );
+  }
   const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
   // From the environment, an SMTP password stays out of the process list.
   const smtp = options.smtp ?? process.env.COFFER_SMTP;
@@ -59,6 +84,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(smtp ? { smtp } : {}),
     ...(options.mailFrom ? { mailFrom: options.mailFrom } : {}),
+    ...(jobTimeout !== undefined ? { jobTimeoutMs: jobTimeout * 1000 } : {}),
   });
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const relativePath = relative(process.cwd(), vault.adminTokenPath);
@@ -70,21 +96,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     `  certificate sha256 ${vault.fingerprint}`,
     `  data in ${dataDir}${options.db ? `, metadata in ${options.db.replace(/\/\/[^@/]*@/, '//…@')}` : ''}`,
     `  alert e-mails ${vault.app.vault.mailer ? `through ${vault.app.vault.mailer.server}` : 'off (no --smtp)'}`,
-    ...(vault.newAdminToken
-      ? [
-          '',
-          `First start: the service-admin token is in ${tokenPath} (keep it secret).`,
-          'Next, in another terminal in this directory:',
-          `  export COFFER_URL=${vault.url} COFFER_TOKEN=$(cat ${tokenPath})`,
-          `  npx coffer tenant create my-company${dataArg}        # prints the tenant owner's token`,
-          '  export COFFER_TOKEN=<owner token>',
-          `  npx coffer vault create my-vault${dataArg}`,
-          `  npx coffer vault credentials my-vault --out my-vault.credentials${dataArg}`,
-          'Then, within 48 hours, on each machine to protect (with the agent installed, see README):',
-          '  coffer register --credentials my-vault.credentials',
-          '  coffer backup ~/Documents',
-        ]
-      : []),
+    ...(vault.newAdminToken ? firstStartLines(vault.url, tokenPath, dataArg) : []),
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -17,6 +17,10 @@ export function addDataCommands(program: Command, lazy: Lazy): void {
         .option(
           '--keyring <file>',
           "join this keyring (another machine's keyring.json) instead of creating one; asks for its passphrase",
+        )
+        .option(
+          '--unattended',
+          'also store the opened keys (0600) so the agent daemon backs up without the passphrase',
         ),
     ),
     'coffer register --credentials my-vault.credentials',

@@ -30,6 +30,10 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
       .option(
         '--mail-from <address>',
         'the From address of alert e-mails (default coffer@HOSTNAME)',
+      )
+      .option(
+        '--job-timeout <seconds>',
+        'fail a running job whose agent sent no progress for this long (default 180)',
       ),
     'coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443 --smtp smtp://mail.example.com:587',
   ).action(lazy(() => import('../commands/vault-serve.js'), 'vaultServe'));

@@ -162,7 +162,7 @@ export class VaultProcess {
   /** Stops the vault. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolvePromise) => {
       child.once('exit', () => resolvePromise());
       child.kill('SIGTERM');
@@ -206,12 +206,13 @@ export class Machine {
   }
 }
 
-/** Registers a new machine into the tenant's vault. */
+/** Registers a new machine into the tenant's vault (`unattended`: with stored keys). */
 export async function registerMachine(
   vault: VaultProcess,
   tenant: TenantSetup,
   workDir: string,
   name: string,
+  unattended = false,
 ): Promise<Machine> {
   const credentials = join(workDir, `${name}.credentials`);
   const made = await runCoffer(
@@ -221,10 +222,92 @@ export async function registerMachine(
   if (made.code !== 0) throw new Error(`credentials failed: ${made.stderr}`);
   const machine = new Machine(join(workDir, `${name}-config`));
   const result = json<{ agent: { id: string } }>(
-    await machine.run(['register', '--credentials', credentials, '--name', name, '--json']),
+    await machine.run([
+      'register',
+      '--credentials',
+      credentials,
+      '--name',
+      name,
+      '--json',
+      ...(unattended ? ['--unattended'] : []),
+    ]),
   );
   machine.agentId = result.agent.id;
   return machine;
+}
+
+/** A running `coffer agent run` of a machine, with the JSON lines it logged. */
+export class DaemonProcess {
+  /** Every line logged so far, parsed. */
+  readonly lines: { level: string; msg: string; [field: string]: unknown }[] = [];
+  private child: ChildProcess | undefined;
+  private exited: Promise<number> | undefined;
+  private rest = '';
+
+  constructor(
+    readonly machine: Machine,
+    /** More `agent run` arguments. */
+    readonly extraArgs: string[] = ['--poll', '2', '--max-retry-delay', '1'],
+  ) {}
+
+  /** Starts the daemon. */
+  start(): void {
+    const child = spawn(process.execPath, [COFFER_BIN, 'agent', 'run', ...this.extraArgs], {
+      env: {
+        ...process.env,
+        COFFER_TOKEN: undefined,
+        ...this.machine.env({ COFFER_PASSPHRASE: '' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const onData = (d: Buffer): void => {
+      this.rest += d.toString();
+      const parts = this.rest.split('\n');
+      this.rest = parts.pop()!;
+      for (const line of parts) {
+        if (line.trim() === '') continue;
+        try {
+          this.lines.push(JSON.parse(line) as DaemonProcess['lines'][number]);
+        } catch {
+          this.lines.push({ level: 'text', msg: line });
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    this.exited = new Promise((resolvePromise) =>
+      child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1))),
+    );
+  }
+
+  /** Resolves once a logged line matches `test`, or rejects after `ms`. */
+  async waitFor(
+    test: (line: DaemonProcess['lines'][number]) => boolean,
+    ms = 60_000,
+  ): Promise<DaemonProcess['lines'][number]> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const line = this.lines.find(test);
+      if (line) return line;
+      if (Date.now() > deadline) {
+        throw new Error(`daemon never logged the line; it logged:\n${this.log()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Everything logged, one line each. */
+  log(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join('\n');
+  }
+
+  /** Stops the daemon (SIGTERM) and resolves to its exit status. */
+  async stop(): Promise<number> {
+    if (!this.child || !this.exited) return 0;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -19,6 +19,17 @@ const NAMED: Record<string, string> = {
   [`POST ${ROUTES.alertAck}`]: 'alert.ack',
   [`PUT ${ROUTES.vaultNotify}`]: 'notify.set',
   [`POST ${ROUTES.vaultNotifyTest}`]: 'notify.test',
+  [`POST ${ROUTES.vaultPolicies}`]: 'policy.create',
+  [`PUT ${ROUTES.policy}`]: 'policy.update',
+  [`DELETE ${ROUTES.policy}`]: 'policy.delete',
+  [`POST ${ROUTES.agentItems}`]: 'item.protect',
+  [`PATCH ${ROUTES.item}`]: 'item.policy',
+  [`POST ${ROUTES.itemBackup}`]: 'backup.now',
+  [`POST ${ROUTES.agentRestores}`]: 'restore.request',
+  [`POST ${ROUTES.agentJobs}`]: 'job.manual',
+  [`POST ${ROUTES.jobCancel}`]: 'job.cancel',
+  [`POST ${ROUTES.jobClaim}`]: 'job.claim',
+  [`POST ${ROUTES.jobFinish}`]: 'job.finish',
 };
 
 const VERBS: Record<string, string> = {

@@ -20,6 +20,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     auditNote: AuditNote | null;
   }
+  interface FastifyContextConfig {
+    /** False for a heartbeat that changes no state worth a record (a job's progress report). */
+    audit?: boolean;
+  }
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -91,7 +95,9 @@ async function describeCall(
 export function installAudit(app: FastifyInstance): void {
   app.decorateRequest('auditNote', null);
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!STATE_CHANGING.has(request.method)) return payload;
+    if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.audit === false) {
+      return payload;
+    }
     try {
       await appendAudit(app.vault, await describeCall(app, request, reply, payload));
     } catch (err) {

@@ -10,17 +10,20 @@ import { initial } from './migrations/0001-initial.js';
 import { dataSafety } from './migrations/0002-data-safety.js';
 import { security } from './migrations/0003-security.js';
 import { accessLifecycle } from './migrations/0004-access-lifecycle.js';
+import { protection } from './migrations/0005-protection.js';
 import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 
 export type { Dialect };
 
-function migrations(dialect: Dialect): Record<string, Migration> {
+/** Every migration by name, for `dialect`. */
+export function migrations(dialect: Dialect): Record<string, Migration> {
   const context: MigrationContext = { dialect, binary: dialect === 'postgres' ? 'bytea' : 'blob' };
   return {
     '0001_initial': initial(context),
     '0002_data_safety': dataSafety(context),
     '0003_security': security(context),
     '0004_access_lifecycle': accessLifecycle(context),
+    '0005_protection': protection(context),
     '0006_audit_and_alerts': auditAndAlerts(context),
   };
 }

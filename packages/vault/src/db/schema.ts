@@ -3,7 +3,7 @@
  * The vault's metadata tables as Kysely sees them. Times are milliseconds since the epoch; blob
  * ids and pack names are lowercase hex.
  */
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface TenantTable {
   id: string;
@@ -69,6 +69,10 @@ export interface AgentTable {
   created_at: number;
   /** When a tenant user removed the machine; its token was revoked then, its points stay. */
   removed_at?: number | null;
+  /** When the agent last polled for work (null: never). */
+  last_contact_at: number | null;
+  /** The program version it reported then. */
+  agent_version: string | null;
 }
 
 export interface GrantTable {
@@ -127,6 +131,8 @@ export interface PointTable {
   created_at: number;
   /** JSON of the point's PointStats. */
   stats: string;
+  /** The item the point belongs to (null only for rows a migration could not place). */
+  item_id: string | null;
 }
 
 export interface AuditChainTable {
@@ -210,6 +216,68 @@ export interface AlertDeliveryTable {
   created_at: number;
 }
 
+export interface PolicyTable {
+  id: string;
+  vault_id: string;
+  name: string;
+  /** JSON of the PolicySpec (schedule and retention). */
+  spec: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ItemTable {
+  id: string;
+  vault_id: string;
+  agent_id: string;
+  name: string;
+  /** The paths and excludes, sealed with the agent's keyring (base64); null: never given. */
+  sources: string | null;
+  policy_id: string | null;
+  /** When the scheduler queues the next backup; null without a policy. */
+  next_slot_at: number | null;
+  /** The last slot a backup was queued for; a clock going back never repeats it. */
+  last_slot_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobTable {
+  id: string;
+  tenant_id: string;
+  vault_id: string;
+  kind: 'backup' | 'restore' | 'expire' | 'gc' | 'verify' | 'scrub';
+  trigger: 'schedule' | 'on-demand' | 'manual';
+  state: 'queued' | 'running' | 'succeeded' | 'warnings' | 'failed' | 'cancelled';
+  /** The agent that runs it; null for jobs the vault runs itself. */
+  agent_id: string | null;
+  item_id: string | null;
+  point_id: string | null;
+  slot_at: number | null;
+  /** JSON of the kind's request (a restore's point, paths, target and conflict mode). */
+  request: string | null;
+  bytes_done: Generated<number>;
+  bytes_total: number | null;
+  files_done: Generated<number>;
+  files_total: number | null;
+  /** Bytes per second over the last progress reports. */
+  rate: Generated<number>;
+  error: string | null;
+  /** JSON array of the first warnings ({path, message}). */
+  warnings: string | null;
+  warning_count: Generated<number>;
+  /** JSON object of the kind's outcome (counts). */
+  result: string | null;
+  cancel_requested: Generated<number>;
+  created_at: number;
+  started_at: number | null;
+  heartbeat_at: number | null;
+  ended_at: number | null;
+}
+
+/** A job as read from the database. */
+export type JobRow = Selectable<JobTable>;
+
 export interface Database {
   tenants: TenantTable;
   tokens: TokenTable;
@@ -227,4 +295,7 @@ export interface Database {
   alerts: AlertTable;
   notify_targets: NotifyTargetTable;
   alert_deliveries: AlertDeliveryTable;
+  policies: PolicyTable;
+  items: ItemTable;
+  jobs: JobTable;
 }

@@ -10,9 +10,12 @@ export interface TaskLog {
   error(object: { err: unknown; task: string }, message: string): void;
 }
 
+/** A task's run; it may resolve to the delay before its next run (default: its interval). */
+export type TaskRun = () => Promise<number | void>;
+
 interface Task {
   intervalMs: number;
-  run: () => Promise<void>;
+  run: TaskRun;
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
   again: boolean;
@@ -25,8 +28,11 @@ export class LifecycleRunner {
 
   constructor(private readonly log: TaskLog) {}
 
-  /** Runs `run` every `intervalMs` (first run after `intervalMs`, or at `wake`). */
-  every(name: string, intervalMs: number, run: () => Promise<void>): void {
+  /**
+   * Runs `run` every `intervalMs` (first run after `intervalMs`, or at `wake`); a run that
+   * resolves to a number of milliseconds is next run after that instead.
+   */
+  every(name: string, intervalMs: number, run: TaskRun): void {
     if (this.tasks.has(name)) throw new Error(`lifecycle task ${name} exists already`);
     const task: Task = { intervalMs, run, timer: undefined, running: undefined, again: false };
     this.tasks.set(name, task);
@@ -56,9 +62,10 @@ export class LifecycleRunner {
     task.running = task
       .run()
       .catch((err: unknown) => this.log.error({ err, task: name }, 'lifecycle task failed'))
-      .finally(() => {
+      .then((delay) => {
         task.running = undefined;
-        this.schedule(name, task, task.again ? 0 : task.intervalMs);
+        const next = typeof delay === 'number' ? Math.max(0, delay) : task.intervalMs;
+        this.schedule(name, task, task.again ? 0 : next);
       });
   }
 

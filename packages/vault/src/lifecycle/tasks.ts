@@ -5,8 +5,28 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DELIVERY_TASK, deliveryTask } from '../alerts/delivery-task.js';
+import {
+  DEFAULT_JOB_TIMEOUT_MS,
+  JOB_TIMEOUT_TASK,
+  endSilentJobs,
+  timeoutCheckInterval,
+} from './job-timeouts.js';
+import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './scheduler.js';
+
+export interface TaskOptions {
+  /** How long a running job may go without a progress report before it fails. */
+  jobTimeoutMs?: number;
+}
 
 /** Starts every background task of a serving vault. */
-export function startTasks(app: FastifyInstance): void {
-  app.vault.lifecycle.every(DELIVERY_TASK, 1000, () => deliveryTask(app.vault));
+export function startTasks(app: FastifyInstance, options: TaskOptions = {}): void {
+  const { lifecycle } = app.vault;
+  const startedAt = app.vault.now();
+  const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+  lifecycle.every(SCHEDULER_TASK, SCHEDULER_MAX_SLEEP_MS, () => runScheduler(app));
+  lifecycle.wake(SCHEDULER_TASK);
+  lifecycle.every(JOB_TIMEOUT_TASK, timeoutCheckInterval(jobTimeoutMs), async () => {
+    await endSilentJobs(app, jobTimeoutMs, startedAt);
+  });
+  lifecycle.every(DELIVERY_TASK, 1000, () => deliveryTask(app.vault));
 }

@@ -206,6 +206,14 @@ export function accessRoutes(app: FastifyInstance): void {
         await trx.deleteFrom('agents').where('vault_id', '=', vault.id).execute();
         await trx.deleteFrom('keyrings').where('vault_id', '=', vault.id).execute();
         await trx.deleteFrom('registrations').where('vault_id', '=', vault.id).execute();
+        // Its protection and notifications go with it; the audit log keeps its entries.
+        await trx.deleteFrom('jobs').where('vault_id', '=', vault.id).execute();
+        await trx.deleteFrom('items').where('vault_id', '=', vault.id).execute();
+        await trx.deleteFrom('policies').where('vault_id', '=', vault.id).execute();
+        const alerts = trx.selectFrom('alerts').select('id').where('vault_id', '=', vault.id);
+        await trx.deleteFrom('alert_deliveries').where('alert_id', 'in', alerts).execute();
+        await trx.deleteFrom('alerts').where('vault_id', '=', vault.id).execute();
+        await trx.deleteFrom('notify_targets').where('vault_id', '=', vault.id).execute();
         await trx.deleteFrom('vaults').where('id', '=', vault.id).execute();
         return ids;
       });

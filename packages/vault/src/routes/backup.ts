@@ -27,6 +27,7 @@ import { sql } from 'kysely';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { checkClosure } from '../closure.js';
+import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
 import { confirmPacks } from '../pack-health.js';
 import { HttpError } from '../plugins/errors.js';
@@ -266,8 +267,10 @@ export function backupRoutes(app: FastifyInstance): void {
         end_time: Date.parse(body.endTime),
         created_at: app.vault.now(),
         stats: JSON.stringify(body.stats),
+        item_id: null as string | null,
       };
       await db.transaction().execute(async (trx) => {
+        row.item_id = (await ensureItem(trx, agent, body.item, row.created_at)).id;
         for (let i = 0; i < walked.length; i += INSERT_BATCH) {
           await trx
             .updateTable('blobs')

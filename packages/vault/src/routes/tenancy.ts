@@ -29,6 +29,7 @@ import { parseKeyring } from '@coffer/core';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { HttpError } from '../plugins/errors.js';
 import { readableAgent, requireAdmin, requireUser, userVault } from '../plugins/auth.js';
 import { hashSecret, newEntityId, newSecret } from '../secrets.js';
@@ -40,12 +41,6 @@ import { admitToKeyring } from '../keyring-admission.js';
 const VaultParams = Type.Object({ vault: EntityId });
 const AgentParams = Type.Object({ agent: EntityId });
 
-/** True when `error` is a unique-constraint violation, in SQLite or PostgreSQL. */
-export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? '');
-}
-
 /** Registers the tenancy routes. */
 export function tenancyRoutes(app: FastifyInstance): void {
   const { db } = app.vault;
@@ -55,7 +50,11 @@ export function tenancyRoutes(app: FastifyInstance): void {
     if (!p) throw new HttpError('UNAUTHENTICATED', 'this route needs a token');
     if (p.kind === 'admin') return { kind: 'admin' as const };
     if (p.kind === 'user') return { kind: 'user' as const, tenantId: p.tenantId, role: p.role };
-    return { kind: 'agent' as const, tenantId: p.tenantId, agent: agentView(p.agent) };
+    return {
+      kind: 'agent' as const,
+      tenantId: p.tenantId,
+      agent: agentView(p.agent, app.vault.now()),
+    };
   });
 
   app.post(
@@ -236,7 +235,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
         .where('vault_id', '=', vault.id)
         .orderBy('created_at')
         .execute();
-      return { agents: rows.map(agentView) };
+      return { agents: rows.map((row) => agentView(row, app.vault.now())) };
     },
   );
 
@@ -349,6 +348,8 @@ export function tenancyRoutes(app: FastifyInstance): void {
           hostname: body.hostname,
           keyring_id: keyring.id,
           created_at: now,
+          last_contact_at: null,
+          agent_version: null,
         };
         await trx.insertInto('agents').values(agent).execute();
         await trx
@@ -373,7 +374,7 @@ export function tenancyRoutes(app: FastifyInstance): void {
       });
       return reply
         .status(201)
-        .send({ agent: agentView(result.agent), token, vault: vaultView(result.vault) });
+        .send({ agent: agentView(result.agent, now), token, vault: vaultView(result.vault) });
     },
   );
 
