@@ -329,9 +329,9 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
   );
 
   once('keeps readers from changing anything and agents from seeing each other', async () => {
-    const reader = json<{ token: string }>(
+    const reader = json<{ secret: string }>(
       await owner(['token', 'create', 'auditor', '--role', 'reader', '--json']),
-    ).token;
+    ).secret;
     const asReader = (args: string[]) => runCoffer(args, vault.env(reader));
     const policy = await asReader(['policy', 'create', 'r', '--daily', '7']);
     expect(policy.code).toBe(1);
