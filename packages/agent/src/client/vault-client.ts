@@ -73,6 +73,19 @@ export class VaultError extends CofferError {
   }
 }
 
+/** Methods that HTTP defines as safe to repeat; a POST is retried only when marked so. */
+const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/**
+ * Whether a failed call surely had no effect, so even a POST that creates something may be
+ * sent again: the vault shed it (429, 503) or the connection was never made.
+ */
+function unprocessed(error: CofferError): boolean {
+  if (error instanceof VaultError) return error.status === 429 || error.status === 503;
+  const cause = (error.cause as { code?: string; cause?: { code?: string } } | undefined) ?? {};
+  return (cause.code ?? cause.cause?.code) === 'ECONNREFUSED';
+}
+
 /** The vault could not be reached. */
 export class VaultUnreachableError extends CofferError {
   constructor(url: string, cause: unknown) {
@@ -127,6 +140,8 @@ export class VaultClient {
       signal?: AbortSignal;
       /** Attempts for transient failures, instead of the client's. */
       attempts?: number;
+      /** A POST that may run twice with the same effect (a query, a content-addressed commit). */
+      idempotent?: boolean;
     } = {},
   ): Promise<Dispatcher.ResponseData> {
     const attempts = options.attempts ?? this.attempts;
@@ -178,7 +193,9 @@ export class VaultClient {
         error =
           cause instanceof CofferError ? cause : new VaultUnreachableError(this.origin, cause);
       }
-      if (!error.transient || attempt >= attempts || options.signal?.aborted) throw error;
+      const retryable =
+        error.transient && (options.idempotent || IDEMPOTENT.has(method) || unprocessed(error));
+      if (!retryable || attempt >= attempts || options.signal?.aborted) throw error;
       await sleep(200 * 2 ** attempt);
     }
   }
@@ -187,8 +204,13 @@ export class VaultClient {
     method: Dispatcher.HttpMethod,
     path: string,
     payload?: unknown,
+    options: { idempotent?: boolean } = {},
   ): Promise<T> {
-    return this.call<T>(method, path, payload === undefined ? {} : { json: payload });
+    return this.call<T>(
+      method,
+      path,
+      payload === undefined ? options : { ...options, json: payload },
+    );
   }
 
   private async call<T>(
@@ -308,9 +330,12 @@ export class VaultClient {
   async missing(ids: string[]): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 10_000) {
-      const r = await this.json<ExistsResponse>('POST', ROUTES.blobsExist, {
-        ids: ids.slice(i, i + 10_000),
-      });
+      const r = await this.json<ExistsResponse>(
+        'POST',
+        ROUTES.blobsExist,
+        { ids: ids.slice(i, i + 10_000) },
+        { idempotent: true },
+      );
       out.push(...r.missing);
     }
     return out;
@@ -327,7 +352,8 @@ export class VaultClient {
 
   /** Commits a recovery point; the vault checks its closure first. */
   commitPoint(body: CommitPointRequest): Promise<Point> {
-    return this.json('POST', ROUTES.points, body);
+    // A point's id is its manifest's: committing it again answers the point committed.
+    return this.json('POST', ROUTES.points, body, { idempotent: true });
   }
 
   /** Where blobs of an agent's keyring are stored. */
@@ -338,6 +364,7 @@ export class VaultClient {
         'POST',
         route(ROUTES.agentLocate, { agent: agentId }),
         { ids: ids.slice(i, i + 10_000) },
+        { idempotent: true },
       );
       out.locations.push(...r.locations);
       out.missing.push(...r.missing);
@@ -358,7 +385,9 @@ export class VaultClient {
 
   /** Reports a pack that read as missing or damaged; the vault re-hashes it and says what it found. */
   checkPack(agentId: string, pack: string): Promise<PackCheckResponse> {
-    return this.json('POST', route(ROUTES.agentPackCheck, { agent: agentId, pack }));
+    return this.json('POST', route(ROUTES.agentPackCheck, { agent: agentId, pack }), undefined, {
+      idempotent: true,
+    });
   }
 
   /** Exactly `length` bytes of a pack from `offset`. */
