@@ -33,6 +33,26 @@ function npm(args: string[], cwd: string): string {
 }
 
 /** Every package name under `dir`/node_modules, nested ones included. */
+/**
+ * Makes bundled native packages build from source at install instead of first trying to
+ * download a prebuilt binary (prebuild-install), which the agent package must never do.
+ */
+async function buildFromSourceOnly(modules: string): Promise<void> {
+  for (const name of await readdir(modules)) {
+    const file = join(modules, name, 'package.json');
+    let manifest: { scripts?: Record<string, string> };
+    try {
+      manifest = JSON.parse(await readFile(file, 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    const install = manifest.scripts?.install;
+    if (!install?.includes('prebuild-install')) continue;
+    manifest.scripts!.install = install.replace(/^.*\|\|\s*/, '');
+    await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+}
+
 async function installedNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   const walk = async (modules: string): Promise<void> => {
@@ -97,6 +117,7 @@ async function main(): Promise<void> {
       ['install', '--ignore-scripts', '--no-package-lock', '--omit=dev', '--prefer-offline'],
       pkg,
     );
+    await buildFromSourceOnly(join(pkg, 'node_modules'));
     const forbidden = (await installedNames(pkg)).filter((n) => VAULT_ONLY.includes(n));
     if (forbidden.length > 0) {
       throw new Error(`the agent package would contain ${forbidden.join(', ')}`);
