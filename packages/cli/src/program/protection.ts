@@ -85,6 +85,15 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
   ).action(lazy(() => import('../commands/policy-list.js'), 'policyShow'));
   example(
     scopeOptions(
+      policy
+        .command('preview <policy>')
+        .description('show which points the policy keeps after DAYS days of its backups, and why')
+        .option('--days <n>', 'days of backups to simulate (default 365)'),
+    ),
+    'coffer policy preview nightly --days 365',
+  ).action(lazy(() => import('../commands/policy-preview.js'), 'policyPreview'));
+  example(
+    scopeOptions(
       policy.command('delete <policy>').description('delete a policy that no item uses'),
     ),
     'coffer policy delete nightly',

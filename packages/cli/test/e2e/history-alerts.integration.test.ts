@@ -119,6 +119,12 @@ describe('backup alerts and notifications (SQLite metadata)', () => {
       '7',
     ]);
     expect(policy.code, policy.stderr).toBe(0);
+    // What the policy keeps over a month of its backups: the last seven days.
+    const preview = json<{ total: number; points: { reasons: string[] }[] }>(
+      await owner(['policy', 'preview', 'nightly', '--days', '30', '--json']),
+    );
+    expect(preview.total).toBe(7);
+    expect(preview.points[0]!.reasons).toEqual(['newest', 'daily']);
     const protect = await machine.run(['protect', source, '--item', 'docs', '--policy', 'nightly']);
     expect(protect.code, protect.stderr).toBe(0);
     daemon = new DaemonProcess(machine);

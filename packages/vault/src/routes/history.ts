@@ -323,13 +323,13 @@ export function historyRoutes(app: FastifyInstance): void {
     {
       schema: {
         params: ItemParams,
-        body: Type.Optional(StopProtectionRequest),
+        body: StopProtectionRequest,
         response: { 200: StopProtectionResponse },
       },
     },
     async (request) => {
       const { item: itemId } = request.params as { item: string };
-      const deleteData = (request.body as StopProtectionRequest | undefined)?.deleteData === true;
+      const deleteData = (request.body as StopProtectionRequest).deleteData === true;
       refuseAgent(request, 'stop protection');
       const item = await accessibleItem(app, request, itemId, 'write');
       const vault = await db
