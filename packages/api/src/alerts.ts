@@ -27,6 +27,19 @@ export type AlertState = Static<typeof AlertState>;
 export const ALERT_KINDS = {
   /** A tenant user token was created (a critical operation). */
   tokenCreated: 'token.created',
+  /** A backup job failed (resolved by the item's next successful backup). */
+  backupFailed: 'backup.failed',
+  /** A backup finished with warnings (resolved by the item's next clean backup). */
+  backupWarnings: 'backup.warnings',
+  /** A scheduled backup did not start (resolved by the item's next successful backup). */
+  backupMissed: 'backup.missed',
+  /** An agent has not contacted the vault for longer than the threshold (resolved when it does). */
+  agentOffline: 'agent.offline',
+  /** Critical operations (acknowledge them). */
+  protectionStopped: 'protection.stopped',
+  retentionShortened: 'retention.shortened',
+  softDeleteShortened: 'soft-delete.shortened',
+  immutabilityChanged: 'immutability.changed',
 } as const;
 
 export const DeliveryState = Type.Union([

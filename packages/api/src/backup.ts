@@ -68,6 +68,16 @@ export const Point = Type.Object({
   endTime: Timestamp,
   createdAt: Timestamp,
   stats: PointStats,
+  /** Soft-deleted points only (docs/history.md): when, why, and when the row is purged. */
+  deletedAt: Type.Optional(Timestamp),
+  purgeAt: Type.Optional(Timestamp),
+  deleteReason: Type.Optional(
+    Type.Union([
+      Type.Literal('expired'),
+      Type.Literal('deleted'),
+      Type.Literal('protection-stopped'),
+    ]),
+  ),
 });
 export type Point = Static<typeof Point>;
 export const PointList = Type.Object({ points: Type.Array(Point) });

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   IN_USE: 409,
   JOB_STATE: 409,
   ALREADY_RUNNING: 409,
+  IMMUTABLE: 409,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;

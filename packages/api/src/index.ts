@@ -14,3 +14,4 @@ export * from './jobs.js';
 export * from './routes.js';
 export * from './audit.js';
 export * from './alerts.js';
+export * from './history.js';

@@ -18,6 +18,7 @@ import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
 import { LifecycleRunner } from './lifecycle/runner.js';
 import { startTasks } from './lifecycle/tasks.js';
+import { TEST_CLOCK_ENV, vaultClock } from './history/test-clock.js';
 import { checkListenAddress, listenError } from './startup-errors.js';
 
 export interface ServeOptions {
@@ -142,7 +143,8 @@ async function start(options: ServeOptions, dataDir: string): Promise<RunningVau
       store: new FsBlobStore(join(dataDir, 'blobs')),
       publicUrl: options.publicUrl ?? `https://${hostForUrl}:${options.port}`,
       fingerprint: tls.fingerprint,
-      now: () => Date.now(),
+      // Tests move it through simulated time with COFFER_TEST_CLOCK_FILE (history/test-clock).
+      now: vaultClock(process.env[TEST_CLOCK_ENV]),
       lifecycle,
       ...(mailer ? { mailer } : {}),
     },

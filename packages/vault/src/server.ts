@@ -15,6 +15,7 @@ import { agentWorkRoutes } from './routes/agent-work.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { historyRoutes } from './routes/history.js';
 import { itemRoutes } from './routes/items.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notifyRoutes } from './routes/notify.js';
@@ -61,6 +62,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   itemRoutes(app);
   jobRoutes(app);
   agentWorkRoutes(app);
+  historyRoutes(app);
   await openApiRoutes(app);
   await app.ready();
   return app;

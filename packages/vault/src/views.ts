@@ -71,5 +71,10 @@ export function pointView(row: PointTable): Point {
     stats: JSON.parse(row.stats) as Point['stats'],
   };
   if (row.parent !== null) point.parent = row.parent;
+  if (row.deleted_at != null) {
+    point.deletedAt = iso(row.deleted_at);
+    if (row.purge_at != null) point.purgeAt = iso(row.purge_at);
+    if (row.delete_reason != null) point.deleteReason = row.delete_reason;
+  }
   return point;
 }

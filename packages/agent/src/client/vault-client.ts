@@ -33,6 +33,10 @@ import type {
   PackUploadResponse,
   Point,
   PointList,
+  ExpireResponse,
+  StopProtectionResponse,
+  VaultSettings,
+  VaultSettingsRequest,
   RegisterRequest,
   Policy,
   PolicyList,
@@ -558,6 +562,48 @@ export class VaultClient {
   /** The agent: ends a running job with its outcome. */
   finishJob(jobId: string, outcome: FinishRequest): Promise<Job> {
     return this.json('POST', route(ROUTES.jobFinish, { job: jobId }), outcome);
+  }
+
+  /** Soft-deleted points of an agent (own, or granted), with their purge dates. */
+  deletedPoints(agentId: string, item?: string): Promise<PointList> {
+    const query = queryString({ item, deleted: 'true' });
+    return this.json('GET', route(ROUTES.agentPoints, { agent: agentId }) + query);
+  }
+
+  /** Tenant user: soft-deleted points of a vault, with their purge dates. */
+  deletedVaultPoints(vaultId: string, item?: string): Promise<PointList> {
+    const query = queryString({ item, deleted: 'true' });
+    return this.json('GET', route(ROUTES.vaultPoints, { vault: vaultId }) + query);
+  }
+
+  /** Tenant user: soft-deletes a point (restorable until its purge date). */
+  deletePoint(vaultId: string, pointId: string): Promise<Point> {
+    return this.json('DELETE', route(ROUTES.vaultPoint, { vault: vaultId, point: pointId }));
+  }
+
+  /** Tenant user: brings a soft-deleted point back. */
+  undeletePoint(vaultId: string, pointId: string): Promise<Point> {
+    return this.json('POST', route(ROUTES.vaultPointUndelete, { vault: vaultId, point: pointId }));
+  }
+
+  /** A vault's soft-delete and immutability settings. */
+  vaultSettings(vaultId: string): Promise<VaultSettings> {
+    return this.json('GET', route(ROUTES.vaultSettings, { vault: vaultId }));
+  }
+
+  /** Tenant owner (or service admin): changes a vault's soft-delete and immutability settings. */
+  setVaultSettings(vaultId: string, change: VaultSettingsRequest): Promise<VaultSettings> {
+    return this.json('PATCH', route(ROUTES.vaultSettings, { vault: vaultId }), change);
+  }
+
+  /** Tenant user: queues the vault's expiry now. */
+  expireNow(vaultId: string): Promise<ExpireResponse> {
+    return this.json('POST', route(ROUTES.vaultExpire, { vault: vaultId }));
+  }
+
+  /** Tenant user: stops an item's protection (and with `deleteData`, soft-deletes its points). */
+  stopProtection(itemId: string, deleteData: boolean): Promise<StopProtectionResponse> {
+    return this.json('POST', route(ROUTES.itemStop, { item: itemId }), { deleteData });
   }
 }
 

@@ -38,6 +38,11 @@ async function checkedPaths(paths: string[]): Promise<string[]> {
 
 /** Protects paths of this machine as an item. */
 export async function protect(paths: string[], options: ProtectOptions): Promise<number> {
+  // Checked here, not by commander: a mandatory option of `protect` would be demanded of its
+  // subcommand `protect stop` too.
+  if (options.item === undefined) {
+    throw new CofferError('USAGE', "required option '--item <name>' not specified");
+  }
   const absolute = await checkedPaths(paths);
   const connection = await agentConnection({ ...options, agent: undefined });
   try {

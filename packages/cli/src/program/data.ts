@@ -48,7 +48,10 @@ export function addDataCommands(program: Command, lazy: Lazy): void {
       program
         .command('points')
         .description('list recovery points')
-        .option('--item <name>', 'only this item'),
+        .option('--item <name>', 'only this item')
+        .option('--deleted', 'only soft-deleted points, with the date each is purged')
+        .option('--token <token>', 'with --deleted: as a tenant user (default: $COFFER_TOKEN)')
+        .option('--vault <vault>', 'with --deleted and a token: the vault (name or id)'),
       true,
     ),
     'coffer points --item default',

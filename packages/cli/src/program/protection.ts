@@ -85,18 +85,27 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
   ).action(lazy(() => import('../commands/policy-list.js'), 'policyShow'));
   example(
     scopeOptions(
+      policy
+        .command('preview <policy>')
+        .description('show which points the policy keeps after DAYS days of its backups, and why')
+        .option('--days <n>', 'days of backups to simulate (default 365)'),
+    ),
+    'coffer policy preview nightly --days 365',
+  ).action(lazy(() => import('../commands/policy-preview.js'), 'policyPreview'));
+  example(
+    scopeOptions(
       policy.command('delete <policy>').description('delete a policy that no item uses'),
     ),
     'coffer policy delete nightly',
   ).action(lazy(() => import('../commands/policy-delete.js'), 'policyDelete'));
 
-  example(
+  const protect = example(
     program
       .command('protect <path...>')
       .description(
         "protect paths of this machine as an item; the vault schedules its backups by the item's policy",
       )
-      .requiredOption('--item <name>', 'the item name')
+      .option('--item <name>', 'the item name (required)')
       .option('--policy <policy>', 'the policy (name or id) that schedules it')
       .option('--exclude <glob>', 'skip matching names (or paths, with /); repeatable', collect, [])
       .option(
@@ -110,6 +119,58 @@ export function addProtectionCommands(program: Command, lazy: Lazy): void {
       .option('--json', 'print JSON'),
     "coffer protect /home /etc --item system --policy nightly --exclude '*.cache'",
   ).action(lazy(() => import('../commands/item-protect.js'), 'protect'));
+  // `coffer protect stop ITEM`: commander takes a first word naming a subcommand as that
+  // subcommand, so a path named "stop" is protected as ./stop.
+  example(
+    scopeOptions(
+      protect
+        .command('stop <item>')
+        .description(
+          'stop protecting an item: no more scheduled backups; its points are kept unless --delete-data',
+        )
+        .option(
+          '--delete-data',
+          'also delete all its recovery points (restorable for the soft-delete period)',
+        )
+        .option('--agent <agent>', 'the machine, when several have an item of that name'),
+    ),
+    'coffer protect stop old-laptop-home --delete-data',
+  ).action(lazy(() => import('../commands/protect-stop.js'), 'protectStop'));
+
+  const point = example(
+    program.command('point').description('delete or undelete a recovery point'),
+    'coffer point delete 3f9a0c1b2d4e && coffer point undelete 3f9a0c1b2d4e',
+  );
+  example(
+    scopeOptions(
+      point
+        .command('delete <point>')
+        .description(
+          'delete a recovery point (id or 8+ digit prefix): hidden, restorable until purged',
+        ),
+    ),
+    'coffer point delete 3f9a0c1b2d4e --vault my-vault',
+  ).action(lazy(() => import('../commands/point-delete.js'), 'pointDelete'));
+  example(
+    scopeOptions(
+      point
+        .command('undelete <point>')
+        .description('bring a deleted recovery point back (before its purge date)'),
+    ),
+    'coffer point undelete 3f9a0c1b2d4e --vault my-vault',
+  ).action(lazy(() => import('../commands/point-delete.js'), 'pointUndelete'));
+
+  example(
+    scopeOptions(
+      program
+        .command('expire [vault]')
+        .description(
+          "run the vault's expiry now: soft-delete what policies no longer keep, purge what is past its soft-delete period",
+        )
+        .option('--wait', 'follow the job and exit with its outcome'),
+    ),
+    'coffer expire my-vault --wait',
+  ).action(lazy(() => import('../commands/expire.js'), 'expire'));
 
   example(
     scopeOptions(

@@ -71,6 +71,25 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
   example(
     adminOptions(
       vault
+        .command('set <vault>')
+        .description(
+          "change (or, with no option, show) a vault's soft-delete period and immutability",
+        )
+        .option(
+          '--soft-delete-days <n>',
+          'days a deleted or expired point stays restorable (0–365)',
+        )
+        .option('--soft-delete <mode>', 'always-on: soft delete can never be turned off again')
+        .option(
+          '--immutability <state>',
+          'off, unlocked (can be turned off again) or locked (irreversible)',
+        ),
+    ),
+    'coffer vault set my-vault --soft-delete-days 30 --soft-delete always-on --immutability unlocked',
+  ).action(lazy(() => import('../commands/vault-set.js'), 'vaultSet'));
+  example(
+    adminOptions(
+      vault
         .command('delete <vault>')
         .description(
           'delete an empty vault (refused while it holds points or registered machines)',

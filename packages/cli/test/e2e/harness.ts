@@ -97,6 +97,8 @@ export class VaultProcess {
   adminToken = '';
   /** What the vault printed so far. */
   output = '';
+  /** More environment for the vault process, e.g. COFFER_TEST_CLOCK_FILE. */
+  extraEnv: Record<string, string> = {};
   private child: ChildProcess | undefined;
 
   constructor(
@@ -112,6 +114,7 @@ export class VaultProcess {
     if (this.db) args.push('--db', this.db);
     args.push(...this.serveArgs);
     const child = spawn(process.execPath, [COFFER_BIN, ...args], {
+      env: { ...process.env, ...this.extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

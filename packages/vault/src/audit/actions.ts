@@ -30,6 +30,11 @@ const NAMED: Record<string, string> = {
   [`POST ${ROUTES.jobCancel}`]: 'job.cancel',
   [`POST ${ROUTES.jobClaim}`]: 'job.claim',
   [`POST ${ROUTES.jobFinish}`]: 'job.finish',
+  [`DELETE ${ROUTES.vaultPoint}`]: 'point.delete',
+  [`POST ${ROUTES.vaultPointUndelete}`]: 'point.undelete',
+  [`PATCH ${ROUTES.vaultSettings}`]: 'vault.settings',
+  [`POST ${ROUTES.vaultExpire}`]: 'expire.now',
+  [`POST ${ROUTES.itemStop}`]: 'protection.stop',
 };
 
 const VERBS: Record<string, string> = {

@@ -13,6 +13,7 @@ import { accessLifecycle } from './migrations/0004-access-lifecycle.js';
 import { protection } from './migrations/0005-protection.js';
 import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 import { compactBlobIndex } from './migrations/0007-compact-blob-index.js';
+import { history } from './migrations/0008-history.js';
 
 export type { Dialect };
 
@@ -27,6 +28,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005_protection': protection(context),
     '0006_audit_and_alerts': auditAndAlerts(context),
     '0007_compact_blob_index': compactBlobIndex(context),
+    '0008_history': history(context),
   };
 }
 

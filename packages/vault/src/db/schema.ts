@@ -32,7 +32,17 @@ export interface VaultTable {
   tenant_id: string;
   name: string;
   created_at: number;
+  /** Days a soft-deleted point stays restorable before it is purged (migration 0008). */
+  soft_delete_days?: number;
+  /** 1: soft delete is always on; the period may not be set to 0 (it cannot be turned off). */
+  soft_delete_always_on?: number;
+  immutability?: Immutability;
+  /** When the vault's own expiry of this vault is next due (null: at once). */
+  expire_due_at?: number | null;
 }
+
+/** off; unlocked (can be turned off again); locked (irreversible). docs/history.md. */
+export type Immutability = 'off' | 'unlocked' | 'locked';
 
 export interface RegistrationTable {
   id: string;
@@ -149,7 +159,17 @@ export interface PointTable {
   stats: string;
   /** The item the point belongs to (null only for rows a migration could not place). */
   item_id: string | null;
+  /** When it was soft-deleted (vault clock), or null while live (migration 0008). */
+  deleted_at?: number | null;
+  /** When its row is purged (its data then becomes garbage for GC). */
+  purge_at?: number | null;
+  delete_reason?: PointDeleteReason | null;
+  /** Who deleted it: a token's name, or `expiry`. */
+  deleted_by?: string | null;
 }
+
+/** Why a point was soft-deleted. */
+export type PointDeleteReason = 'expired' | 'deleted' | 'protection-stopped';
 
 export interface AuditChainTable {
   /** A tenant id, or `service` for calls without a tenant. */
@@ -256,6 +276,8 @@ export interface ItemTable {
   last_slot_at: number | null;
   created_at: number;
   updated_at: number;
+  /** When protection was stopped (no schedule; agents may not give it a policy again). */
+  stopped_at?: number | null;
 }
 
 export interface JobTable {

@@ -30,6 +30,7 @@ export function itemsWithStatus(db: Kysely<Database>) {
         .selectFrom('points')
         .select('points.id')
         .whereRef('points.item_id', '=', 'items.id')
+        .where('points.deleted_at', 'is', null)
         .orderBy('points.end_time', 'desc')
         .limit(1)
         .as('last_point_id'),
@@ -37,6 +38,7 @@ export function itemsWithStatus(db: Kysely<Database>) {
         .selectFrom('points')
         .select((p) => p.fn.max('points.end_time').as('t'))
         .whereRef('points.item_id', '=', 'items.id')
+        .where('points.deleted_at', 'is', null)
         .as('last_point_at'),
       eb
         .selectFrom('jobs')

@@ -35,6 +35,8 @@ export async function checkRestoreRequest(
     .selectAll()
     .where('id', '=', request.point)
     .where('vault_id', '=', agent.vault_id)
+    // A soft-deleted point restores only after `coffer point undelete` (docs/history.md).
+    .where('deleted_at', 'is', null)
     .executeTakeFirst();
   const granted =
     point && point.agent_id !== agent.id

@@ -6,6 +6,7 @@
  * several vault instances can run it at once.
  */
 import type { FastifyInstance } from 'fastify';
+import { backupEnded } from '../alerts/backup-alerts.js';
 
 export const JOB_TIMEOUT_TASK = 'job-timeouts';
 /** How long a running job may go without a report (vault serve --job-timeout). */
@@ -31,6 +32,15 @@ export async function endSilentJobs(
   if (runningSince > cutoff) return 0;
   const seconds = Math.round(timeoutMs / 1000);
   const silent = `no progress report for ${seconds} s`;
+  // The backups about to be failed, to alert on them once they are.
+  const failing = await db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('state', '=', 'running')
+    .where('kind', '=', 'backup')
+    .where('heartbeat_at', '<', cutoff)
+    .where('cancel_requested', '=', 0)
+    .execute();
   let ended = 0;
   for (const cancel of [0, 1]) {
     for (const byAgent of [true, false]) {
@@ -52,6 +62,16 @@ export async function endSilentJobs(
         : query.where('agent_id', 'is', null);
       const result = await query.executeTakeFirst();
       ended += Number(result.numUpdatedRows);
+    }
+  }
+  for (const job of failing) {
+    const after = await db
+      .selectFrom('jobs')
+      .select(['state', 'error'])
+      .where('id', '=', job.id)
+      .executeTakeFirst();
+    if (after?.state === 'failed' && after.error?.includes(silent)) {
+      await backupEnded(app.vault, job, after);
     }
   }
   return ended;

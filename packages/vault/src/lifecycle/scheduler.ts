@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { startBackup } from '../jobs/queue.js';
+import { backupMissed } from '../alerts/backup-alerts.js';
 
 /** The lifecycle task's name, to wake it after policy and item changes. */
 export const SCHEDULER_TASK = 'scheduler';
@@ -87,7 +88,12 @@ export async function runScheduler(
           .where('next_slot_at', '=', slot)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) return false;
-        return (await startBackup(trx, item, 'schedule', now, slot)).created;
+        const started = await startBackup(trx, item, 'schedule', now, slot);
+        // The previous slot's backup was never picked up: this slot is missed too.
+        if (!started.created && started.job.state === 'queued') {
+          await backupMissed(app.vault, started.job, trx);
+        }
+        return started.created;
       });
       if (queued) onQueued(item.agent_id);
     }

@@ -12,6 +12,8 @@ import {
   timeoutCheckInterval,
 } from './job-timeouts.js';
 import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './scheduler.js';
+import { EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, runExpireTask } from '../history/expire-task.js';
+import { HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, runHealthChecks } from '../alerts/health-task.js';
 
 export interface TaskOptions {
   /** How long a running job may go without a progress report before it fails. */
@@ -29,4 +31,7 @@ export function startTasks(app: FastifyInstance, options: TaskOptions = {}): voi
     await endSilentJobs(app, jobTimeoutMs, startedAt);
   });
   lifecycle.every(DELIVERY_TASK, 1000, () => deliveryTask(app.vault));
+  lifecycle.every(EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, () => runExpireTask(app));
+  lifecycle.wake(EXPIRE_TASK);
+  lifecycle.every(HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, () => runHealthChecks(app));
 }

@@ -17,6 +17,7 @@ import {
   type PolicySpec,
 } from '@coffer/api';
 import type { FastifyInstance } from 'fastify';
+import { checkRetentionChange } from '../history/retention-change.js';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { Database, PolicyTable } from '../db/schema.js';
@@ -132,6 +133,17 @@ export function itemRoutes(app: FastifyInstance): void {
         );
       }
       const item = await ensureItem(db, self, body.name, now);
+      const stopped = await db
+        .selectFrom('items')
+        .select('stopped_at')
+        .where('id', '=', item.id)
+        .executeTakeFirst();
+      if (policy && stopped?.stopped_at != null) {
+        throw new HttpError(
+          'FORBIDDEN',
+          `protection of item ${body.name} was stopped; only a tenant user with the write role can protect it again ('coffer item set ${body.name} --policy ${policy.name}')`,
+        );
+      }
       const attach = policy && !item.policy_id;
       await db
         .updateTable('items')
@@ -178,12 +190,34 @@ export function itemRoutes(app: FastifyInstance): void {
       const isAgent = request.principal?.kind === 'agent';
       const item = await accessibleItem(app, request, itemId, 'write');
       const policy = spec === null ? undefined : await findPolicy(db, item.vault_id, spec);
-      if (isAgent && (item.policy_id !== null || !policy)) {
+      if (isAgent && (item.policy_id !== null || !policy || item.stopped_at != null)) {
         throw new HttpError(
           'FORBIDDEN',
-          `an agent may only give a policy to an item that has none; changing or removing item ${item.name}'s policy needs a tenant user with the write role`,
+          item.stopped_at != null
+            ? `protection of item ${item.name} was stopped; only a tenant user with the write role can protect it again`
+            : `an agent may only give a policy to an item that has none; changing or removing item ${item.name}'s policy needs a tenant user with the write role`,
         );
       }
+      // Moving an item to a policy that keeps less applies to its existing points.
+      const current =
+        item.policy_id !== null && policy && policy.id !== item.policy_id
+          ? await db
+              .selectFrom('policies')
+              .select('spec')
+              .where('id', '=', item.policy_id)
+              .executeTakeFirst()
+          : undefined;
+      const shortening =
+        current && policy
+          ? await checkRetentionChange(
+              app,
+              request,
+              item.vault_id,
+              JSON.parse(current.spec) as PolicySpec,
+              JSON.parse(policy.spec) as PolicySpec,
+              `item ${item.name}`,
+            )
+          : undefined;
       const now = app.vault.now();
       let update = db
         .updateTable('items')
@@ -193,13 +227,16 @@ export function itemRoutes(app: FastifyInstance): void {
             ? followingSlot(JSON.parse(policy.spec) as PolicySpec, now, item.last_slot_at)
             : null,
           updated_at: now,
+          // A user giving a stopped item a policy protects it again.
+          ...(policy ? { stopped_at: null } : {}),
         })
         .where('id', '=', item.id);
-      if (isAgent) update = update.where('policy_id', 'is', null);
+      if (isAgent) update = update.where('policy_id', 'is', null).where('stopped_at', 'is', null);
       const updated = await update.executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) {
         throw new HttpError('FORBIDDEN', `item ${item.name} was given a policy meanwhile`);
       }
+      await shortening?.(db);
       app.vault.lifecycle.wake(SCHEDULER_TASK);
       return viewOf(item.id);
     },

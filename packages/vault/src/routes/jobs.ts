@@ -19,6 +19,7 @@ import {
 } from '@coffer/api';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { backupEnded } from '../alerts/backup-alerts.js';
 import type { JobRow } from '../db/schema.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { jobView } from '../jobs/job-view.js';
@@ -323,6 +324,13 @@ export function jobRoutes(app: FastifyInstance): void {
         .where('state', '=', 'running')
         .executeTakeFirst();
       if (Number(finished.numUpdatedRows) !== 1) throw notRunning(job.id);
+      if (job.kind === 'backup') {
+        await backupEnded(app.vault, job, {
+          state: body.state,
+          error: body.error ?? null,
+          warningCount: Math.max(body.warningCount ?? 0, warnings.length),
+        });
+      }
       return viewOf(job.id);
     },
   );

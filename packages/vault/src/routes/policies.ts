@@ -15,6 +15,7 @@ import {
 } from '@coffer/api';
 import { CofferError, validatePolicy } from '@coffer/core';
 import type { FastifyInstance } from 'fastify';
+import { checkRetentionChange } from '../history/retention-change.js';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { Database, PolicyTable } from '../db/schema.js';
@@ -143,7 +144,16 @@ export function policyRoutes(app: FastifyInstance): void {
       checkSpec(spec);
       const now = app.vault.now();
       const updated = { ...row, spec: JSON.stringify(spec), updated_at: now };
+      const shortening = await checkRetentionChange(
+        app,
+        request,
+        row.vault_id,
+        JSON.parse(row.spec) as PolicySpec,
+        spec,
+        `policy ${row.name}`,
+      );
       await db.transaction().execute(async (trx) => {
+        await shortening?.(trx);
         await trx
           .updateTable('policies')
           .set({ spec: updated.spec, updated_at: now })

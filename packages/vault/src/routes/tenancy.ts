@@ -16,6 +16,7 @@ import {
   EntityId,
   KeyringResponse,
   PointList,
+  PointListQuery,
   RegisterRequest,
   RegisterResponse,
   CreateCredentialsRequest,
@@ -241,17 +242,17 @@ export function tenancyRoutes(app: FastifyInstance): void {
 
   app.get(
     ROUTES.vaultPoints,
-    { schema: { params: VaultParams, response: { 200: PointList } } },
+    {
+      schema: { params: VaultParams, querystring: PointListQuery, response: { 200: PointList } },
+    },
     async (request) => {
       const { vault: vaultId } = request.params as { vault: string };
+      const query = request.query as PointListQuery;
       const vault = await userVault(app, request, vaultId, 'read');
-      const rows = await db
-        .selectFrom('points')
-        .selectAll()
-        .where('vault_id', '=', vault.id)
-        .orderBy('end_time')
-        .execute();
-      return { points: rows.map(pointView) };
+      let rows = db.selectFrom('points').selectAll().where('vault_id', '=', vault.id);
+      if (query.item !== undefined) rows = rows.where('item', '=', query.item);
+      rows = rows.where('deleted_at', query.deleted === 'true' ? 'is not' : 'is', null);
+      return { points: (await rows.orderBy('end_time').execute()).map(pointView) };
     },
   );
 
@@ -398,16 +399,18 @@ export function tenancyRoutes(app: FastifyInstance): void {
     {
       schema: {
         params: AgentParams,
-        querystring: Type.Object({ item: Type.Optional(Type.String({ maxLength: 128 })) }),
+        querystring: PointListQuery,
         response: { 200: PointList },
       },
     },
     async (request) => {
       const { agent: agentId } = request.params as { agent: string };
-      const { item } = request.query as { item?: string };
+      const { item, deleted } = request.query as PointListQuery;
       const agent = await readableAgent(app, request, agentId);
       let query = db.selectFrom('points').selectAll().where('agent_id', '=', agent.id);
       if (item !== undefined) query = query.where('item', '=', item);
+      // Soft-deleted points are hidden from listings, and so from restores (docs/history.md).
+      query = query.where('deleted_at', deleted === 'true' ? 'is not' : 'is', null);
       const rows = await query.orderBy('end_time').execute();
       return { points: rows.map(pointView) };
     },
