@@ -240,6 +240,17 @@ export class Restore {
       ...(e.content ?? []).map((c) => idHex(c.id)),
       ...(e.subtree ? [idHex(e.subtree)] : []),
     ]);
+    // Held until this directory is done, subdirectories included: then forgotten, so the
+    // restore's memory does not grow with the number of blobs.
+    this.options.reader.hold(ids);
+    try {
+      await this.restoreLocated(entries, dir, ids);
+    } finally {
+      this.options.reader.release(ids);
+    }
+  }
+
+  private async restoreLocated(entries: TreeEntry[], dir: Buffer, ids: string[]): Promise<void> {
     await this.options.reader.locate(ids);
     // Every task started here is awaited before this returns or throws, so nothing reads from
     // the vault after the caller closes its client.
