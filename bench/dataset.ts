@@ -3,6 +3,7 @@
  * incompressible files, compressible logs and a sparse disk image; and the ~1% mutation.
  */
 import { createCipheriv, createHash } from 'node:crypto';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, utimes, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -191,6 +192,112 @@ export async function mutate(
     const fresh = join(dir, `new-${d}.ts`);
     await writeFile(fresh, text(prng, 8192));
     created.push(fresh);
+  }
+  return async () => {
+    for (const path of created) await rm(path, { force: true });
+    for (let i = 0; i < touched.length; i++) {
+      const path = touched[i]!;
+      await writeFile(path, await readFile(join(backupDir, String(i))));
+      await utimes(path, FIXED_TIME, FIXED_TIME);
+    }
+    await rm(backupDir, { recursive: true, force: true });
+  };
+}
+
+/** The many-small-files dataset: `files` files of 0–8 KiB in a tree of realistic depth. */
+export interface FilesShape {
+  files: number;
+}
+
+/** Files per directory on average (source trees, mail spools and node_modules: 5 to 50). */
+const FILES_PER_DIR = 16;
+/** Subdirectories per directory: with 300,000 files the tree is 5 to 6 levels deep. */
+const FANOUT = 6;
+
+/** Relative directory of directory number `d`: its digits in base FANOUT, one level each. */
+function filesDir(d: number): string {
+  const parts: string[] = [];
+  for (let n = d; n > 0; n = Math.floor((n - 1) / FANOUT))
+    parts.unshift(`d${(n - 1) % FANOUT}-${n}`);
+  return parts.join('/');
+}
+
+/** Path of file number `i` (relative to the root) and the content it starts with. */
+function filesPath(i: number): string {
+  return join(
+    filesDir(Math.floor(i / FILES_PER_DIR)),
+    `f-${i}.${['ts', 'js', 'json', 'md', 'eml', 'jpg'][i % 6]}`,
+  );
+}
+
+/**
+ * Content pools the files are cut from: text that compresses like source code and noise like
+ * photos. Each file starts with its own number, so no two files are equal.
+ */
+function pools(): { text: Buffer; noise: Buffer } {
+  return { text: text(new Prng(99), 4 * MiB), noise: noise('files-pool', 4 * MiB) };
+}
+
+function filesContent(
+  prng: Prng,
+  pool: { text: Buffer; noise: Buffer },
+  i: number,
+  salt = '',
+): Buffer {
+  const size = prng.int(8 * 1024 + 1);
+  const head = Buffer.from(`// file ${i}${salt}\n`);
+  const source = i % 6 === 5 ? pool.noise : pool.text;
+  const at = prng.int(source.length - 8 * 1024);
+  return Buffer.concat([head, source.subarray(at, at + size)]).subarray(0, size);
+}
+
+/** Writes the many-files dataset into `root` (plain system calls: 300,000 awaits cost more). */
+export function buildFilesDataset(root: string, shape: FilesShape, seed = 42): number {
+  const prng = new Prng(seed);
+  const pool = pools();
+  let total = 0;
+  let madeDir = -1;
+  for (let i = 0; i < shape.files; i++) {
+    const d = Math.floor(i / FILES_PER_DIR);
+    if (d !== madeDir) {
+      mkdirSync(join(root, filesDir(d)), { recursive: true });
+      madeDir = d;
+    }
+    const path = join(root, filesPath(i));
+    const data = filesContent(prng, pool, i);
+    writeFileSync(path, data);
+    utimesSync(path, FIXED_TIME, FIXED_TIME);
+    total += data.length;
+  }
+  return total;
+}
+
+/** A reversible ~1% change of the many-files dataset: edits, new and deleted files. */
+export async function mutateFiles(
+  root: string,
+  shape: FilesShape,
+  backupDir: string,
+  seed = 7,
+): Promise<() => Promise<void>> {
+  const prng = new Prng(seed);
+  const pool = pools();
+  await mkdir(backupDir, { recursive: true });
+  const touched: string[] = [];
+  const created: string[] = [];
+  // One file in 200 edited, one in 400 deleted and as many created: 1% of the files.
+  for (let i = prng.int(100); i < shape.files; i += 100) {
+    const path = join(root, filesPath(i));
+    await copyFile(path, join(backupDir, String(touched.length)));
+    touched.push(path);
+    const what = (i / 100) % 4;
+    if (what < 2) await writeFile(path, filesContent(prng, pool, i, ' edited'));
+    else if (what === 2) await rm(path);
+    else await writeFile(path, filesContent(prng, pool, i, ' edited'));
+    if (what === 3) {
+      const fresh = join(root, filesDir(Math.floor(i / FILES_PER_DIR)), `new-${i}.txt`);
+      await writeFile(fresh, filesContent(prng, pool, i, ' new'));
+      created.push(fresh);
+    }
   }
   return async () => {
     for (const path of created) await rm(path, { force: true });

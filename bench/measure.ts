@@ -2,7 +2,7 @@
  * Runs a command under GNU time and reports wall time, CPU time and peak RSS.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,8 @@ export interface Measurement {
   maxRssMiB: number;
   /** CPU of a service process the command talks to (Coffer's vault), during the command. */
   serviceCpuS?: number;
+  /** Peak RSS of that service process during the command. */
+  serviceRssMiB?: number;
 }
 
 const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -22,6 +24,21 @@ export async function processCpuS(pid: number): Promise<number> {
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/**
+ * Starts a new peak-RSS window for a live process: writing 5 to clear_refs resets the kernel's
+ * high-water mark (VmHWM), so the next `peakRssMiB` covers only what runs in between.
+ */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** Peak RSS of a live process since it started or since `resetPeakRss`, in MiB. */
+export async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kib ?? 0) / 1024;
 }
 
 /** Runs `argv` (throwing on a non-zero exit unless allowed) and measures it. */

@@ -1,14 +1,16 @@
 /**
- * `npm run bench [-- --size small|default] [--runs N]`: Coffer side by side with restic and borg
- * on the same deterministic dataset, in the same run, steps in alternation; prints medians and
- * ratios as Markdown and writes them to bench/results/.
+ * `npm run bench [-- --size small|default|files] [--files N] [--runs N] [--tools LIST]`: Coffer
+ * side by side with restic and borg on the same deterministic dataset, in the same run, steps
+ * in alternation; prints medians and ratios as Markdown and writes them to bench/results/.
+ * Every restore is compared with its source. Tools that are not installed are left out (the
+ * bench installs nothing) and the report says so.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SHAPES, buildDataset, mutate } from './dataset.js';
+import { SHAPES, buildDataset, buildFilesDataset, mutate, mutateFiles } from './dataset.js';
 import type { Measurement } from './measure.js';
 import { BorgTool, CofferTool, ResticTool, type Tool } from './tools.js';
 
@@ -23,24 +25,45 @@ type Step = (typeof STEPS)[number];
 
 interface Row extends Measurement {
   stored?: number;
+  /** Coffer only: the vault's SQLite database and its WAL, in bytes, after the step. */
+  database?: number;
 }
 
-function ensureTools(): void {
-  const missing = ['restic', 'borg'].filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`]);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0) return;
-  console.log(`installing ${missing.join(', ')} from Debian's packages…`);
-  execFileSync(
-    'apt-get',
-    ['install', '-y', ...missing.map((t) => (t === 'borg' ? 'borgbackup' : t)), 'time'],
-    { stdio: 'inherit' },
-  );
+/** Many-files datasets default to this many files (`--size files`). */
+const FILES_DEFAULT = 300_000;
+
+function installed(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The tool's version line, or "not installed". */
+function version(command: string, args: string[]): string {
+  if (!installed(command)) return `${command} not installed`;
+  return execFileSync(command, args)
+    .toString()
+    .trim()
+    .split('\n')[0]!
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
+}
+
+/** Throws unless `restored` holds exactly what `source` holds (names, types, contents). */
+function compareTrees(source: string, restored: string): void {
+  try {
+    execFileSync('diff', ['-r', '-q', '--no-dereference', source, restored], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    const out = String((error as { stdout?: Buffer }).stdout ?? '').slice(0, 2000);
+    throw new Error(`the restore in ${restored} differs from ${source}:\n${out}`);
+  }
 }
 
 const median = (values: number[]): number => {
@@ -52,20 +75,27 @@ const median = (values: number[]): number => {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      size: { type: 'string', default: 'default' },
+      size: { type: 'string' },
+      files: { type: 'string' },
       runs: { type: 'string', default: '3' },
       tools: { type: 'string', default: 'coffer,restic,borg zstd,3,borg lz4' },
     },
   });
-  const size = values.size as 'small' | 'default';
-  const shape = SHAPES[size];
-  if (!shape) throw new Error(`--size ${values.size}: use small or default`);
+  const size = values.size ?? (values.files ? 'files' : 'default');
+  const fileCount = Number(values.files ?? FILES_DEFAULT);
+  if (size === 'files' && !(Number.isInteger(fileCount) && fileCount > 0))
+    throw new Error(`--files ${values.files}: give a positive whole number of files`);
+  const shape = size === 'files' ? undefined : SHAPES[size as 'small' | 'default'];
+  if (size !== 'files' && !shape) throw new Error(`--size ${size}: use small, default or files`);
   const runs = Number(values.runs);
-  ensureTools();
   const work = await mkdtemp(join(tmpdir(), 'coffer-bench-'));
   const dataset = join(work, 'dataset');
-  console.log(`building the ${size} dataset in ${dataset}…`);
-  const logical = await buildDataset(dataset, shape);
+  const label =
+    size === 'files' ? `files (${fileCount.toLocaleString('en')} files of 0–8 KiB)` : size;
+  console.log(`building the ${label} dataset in ${dataset}…`);
+  const logical = shape
+    ? await buildDataset(dataset, shape)
+    : buildFilesDataset(dataset, { files: fileCount });
   const onDisk = Number(execFileSync('du', ['-sb', dataset]).toString().split('\t')[0]);
   console.log(`dataset: ${(logical / 1e9).toFixed(2)} GB logical`);
   const factories: Record<string, () => Tool> = {
@@ -74,7 +104,11 @@ async function main(): Promise<void> {
     'borg zstd,3': () => new BorgTool('zstd,3'),
     'borg lz4': () => new BorgTool('lz4'),
   };
-  const names = (values.tools ?? '').split(/,(?=[a-z])/).filter((n) => n in factories);
+  const requested = (values.tools ?? '').split(/,(?=[a-z])/).filter((n) => n in factories);
+  const missing = requested.filter((n) => n !== 'coffer' && !installed(n.split(' ')[0]!));
+  const names = requested.filter((n) => !missing.includes(n));
+  if (missing.length > 0)
+    console.log(`not installed, left out: ${missing.join(', ')} (the bench installs nothing)`);
   const results = new Map<string, Map<Step, Row[]>>(
     names.map((n) => [n, new Map(STEPS.map((s) => [s, []]))]),
   );
@@ -86,29 +120,39 @@ async function main(): Promise<void> {
       const tool = factories[name]!();
       const dir = join(work, `run-${r}-${name.replace(/\W/g, '')}`);
       await mkdir(dir, { recursive: true });
-      await tool.setup(dir);
       const record = (step: Step, m: Row): void => {
         results.get(name)!.get(step)!.push(m);
         console.log(
-          `run ${r} ${name.padEnd(12)} ${step.padEnd(24)} ${m.wallS.toFixed(1)} s wall, ${m.cpuS.toFixed(1)} s cpu, ${m.maxRssMiB.toFixed(0)} MiB rss`,
+          `run ${r} ${name.padEnd(12)} ${step.padEnd(24)} ${m.wallS.toFixed(1)} s wall, ${m.cpuS.toFixed(1)} s cpu, ${m.maxRssMiB.toFixed(0)} MiB rss` +
+            (m.serviceRssMiB === undefined
+              ? ''
+              : `, vault ${m.serviceCpuS!.toFixed(1)} s cpu ${m.serviceRssMiB.toFixed(0)} MiB rss`) +
+            (m.database === undefined
+              ? ''
+              : `, vault database ${(m.database / 1e6).toFixed(1)} MB`),
         );
       };
       try {
-        record('initial backup', {
-          ...(await tool.backup(dataset, 'b1')),
+        // Inside the try: a setup that fails halfway must still stop the vault it started.
+        await tool.setup(dir);
+        const sizes = (): Pick<Row, 'stored' | 'database'> => ({
           stored: tool.storedBytes(),
+          ...(tool instanceof CofferTool ? { database: tool.databaseBytes() } : {}),
         });
-        record('no-change backup', await tool.backup(dataset, 'b2'));
-        const revert = await mutate(dataset, shape, join(dir, 'originals'));
+        record('initial backup', { ...(await tool.backup(dataset, 'b1')), ...sizes() });
+        record('no-change backup', { ...(await tool.backup(dataset, 'b2')), ...sizes() });
+        const originals = join(dir, 'originals');
+        const revert = shape
+          ? await mutate(dataset, shape, originals)
+          : await mutateFiles(dataset, { files: fileCount }, originals);
         try {
-          record('backup after 1% change', {
-            ...(await tool.backup(dataset, 'b3')),
-            stored: tool.storedBytes(),
-          });
+          record('backup after 1% change', { ...(await tool.backup(dataset, 'b3')), ...sizes() });
           const target = join(dir, 'restore');
-          record('full restore', await tool.restore(target));
+          record('full restore', { ...(await tool.restore(target)), ...sizes() });
+          // Each tool restores the source at its absolute path below the target.
+          compareTrees(dataset, join(target, dataset));
           await rm(target, { recursive: true, force: true });
-          record('verify (read all data)', await tool.verify());
+          record('verify (read all data)', { ...(await tool.verify()), ...sizes() });
         } finally {
           await revert();
         }
@@ -122,17 +166,24 @@ async function main(): Promise<void> {
   const lines: string[] = [
     `# Coffer vs restic vs borg — ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    `Dataset: ${size}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s) with the tool order rotated, medians, each step after \`sync\`; ${cpus().length} cores; Node ${process.version}; ${execFileSync('restic', ['version']).toString().trim().split(' ').slice(0, 2).join(' ')}; ${execFileSync('borg', ['--version']).toString().trim()}.`,
+    `Dataset: ${label}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s) with the tool order rotated, medians, each step after \`sync\`, every restore compared with its source; ${cpus().length} cores; Node ${process.version}; ${version('restic', ['version'])}; ${version('borg', ['--version'])}.`,
+    ...(missing.length > 0
+      ? ['', `Left out, not installed on this machine: ${missing.join(', ')}.`]
+      : []),
     '',
     `| step | ${names.map((n) => `${n} wall s | ${n} cpu s | ${n} rss MiB`).join(' | ')} | coffer/restic wall | coffer/borg zstd,3 wall |`,
     `| --- | ${names.map(() => '---: | ---: | ---:').join(' | ')} | ---: | ---: |`,
   ];
-  const med = (name: string, step: Step, key: 'wallS' | 'cpuS' | 'maxRssMiB'): number =>
+  const med = (
+    name: string,
+    step: Step,
+    key: 'wallS' | 'cpuS' | 'maxRssMiB' | 'serviceCpuS' | 'serviceRssMiB' | 'database',
+  ): number =>
     median(
       results
         .get(name)!
         .get(step)!
-        .map((m) => m[key]),
+        .map((m) => m[key] ?? 0),
     );
   for (const step of STEPS) {
     const ratio = (other: string): string =>
@@ -145,19 +196,22 @@ async function main(): Promise<void> {
   }
   if (names.includes('coffer')) {
     // The vault is a second process on the same cores; its CPU is not in the agent's column.
-    const vault = STEPS.map((step) => {
-      const values = results
-        .get('coffer')!
-        .get(step)!
-        .map((m) => m.serviceCpuS ?? 0);
-      return `${step} ${fmt(median(values))} s`;
-    });
-    lines.push('', `Coffer's vault process CPU (not in the table above): ${vault.join('; ')}.`);
+    lines.push(
+      '',
+      "Coffer's vault process (not in the table above) and its metadata database (SQLite file + WAL) after each step:",
+      '',
+      '| step | vault cpu s | vault peak rss MiB | agent + vault cpu s | vault database MB |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const step of STEPS)
+      lines.push(
+        `| ${step} | ${fmt(med('coffer', step, 'serviceCpuS'))} | ${fmt(med('coffer', step, 'serviceRssMiB'), 0)} | ${fmt(med('coffer', step, 'cpuS') + med('coffer', step, 'serviceCpuS'))} | ${fmt(med('coffer', step, 'database') / 1e6)} |`,
+      );
   }
   lines.push(
     '',
-    '| stored bytes after | ' + names.join(' | ') + ' | coffer/borg zstd,3 |',
-    `| --- | ${names.map(() => '---:').join(' | ')} | ---: |`,
+    '| stored bytes after | ' + names.join(' | ') + ' | coffer/restic | coffer/borg zstd,3 |',
+    `| --- | ${names.map(() => '---:').join(' | ')} | ---: | ---: |`,
   );
   for (const step of ['initial backup', 'backup after 1% change'] as const) {
     const stored = (n: string): number =>
@@ -167,12 +221,12 @@ async function main(): Promise<void> {
           .get(step)!
           .map((m) => m.stored ?? 0),
       );
-    const ratio =
-      names.includes('coffer') && names.includes('borg zstd,3')
-        ? fmt(stored('coffer') / stored('borg zstd,3'), 3)
+    const ratio = (other: string): string =>
+      names.includes('coffer') && names.includes(other)
+        ? fmt(stored('coffer') / stored(other), 3)
         : '—';
     lines.push(
-      `| ${step} | ${names.map((n) => `${(stored(n) / 1e6).toFixed(1)} MB`).join(' | ')} | ${ratio} |`,
+      `| ${step} | ${names.map((n) => `${(stored(n) / 1e6).toFixed(1)} MB`).join(' | ')} | ${ratio('restic')} | ${ratio('borg zstd,3')} |`,
     );
   }
   const report = lines.join('\n') + '\n';
@@ -180,7 +234,7 @@ async function main(): Promise<void> {
   const out = join(
     import.meta.dirname,
     'results',
-    `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${size}.md`,
+    `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${size === 'files' ? `files-${fileCount}` : size}.md`,
   );
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
   await writeFile(out, report);

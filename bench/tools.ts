@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { measure, processCpuS, type Measurement } from './measure.js';
+import { measure, peakRssMiB, processCpuS, resetPeakRss, type Measurement } from './measure.js';
 
 const COFFER = resolve(import.meta.dirname, '../packages/cli/bin/coffer.js');
 const PASSPHRASE = 'benchmark passphrase, long enough';
@@ -67,8 +68,8 @@ export class CofferTool implements Tool {
         ...adminEnv,
         COFFER_TOKEN: admin,
       }),
-    ) as { token: string };
-    const owner = { ...adminEnv, COFFER_TOKEN: tenant.token };
+    ) as { secret: string };
+    const owner = { ...adminEnv, COFFER_TOKEN: tenant.secret };
     run([process.execPath, COFFER, 'vault', 'create', 'bench'], owner);
     const credentials = join(work, 'bench.credentials');
     run([process.execPath, COFFER, 'vault', 'credentials', 'bench', '--out', credentials], owner);
@@ -82,9 +83,14 @@ export class CofferTool implements Tool {
   /** Measures an agent command and the vault's CPU while it ran. */
   private async measureWithVault(args: string[]): Promise<Measurement> {
     const pid = this.vault!.pid!;
+    await resetPeakRss(pid);
     const before = await processCpuS(pid);
     const m = await measure([process.execPath, COFFER, ...args], { env: this.env });
-    return { ...m, serviceCpuS: (await processCpuS(pid)) - before };
+    return {
+      ...m,
+      serviceCpuS: (await processCpuS(pid)) - before,
+      serviceRssMiB: await peakRssMiB(pid),
+    };
   }
 
   backup(dataset: string): Promise<Measurement> {
@@ -100,7 +106,13 @@ export class CofferTool implements Tool {
   }
 
   storedBytes(): number {
-    return du(join(this.dataDir, 'blobs')) + du(join(this.dataDir, 'metadata.sqlite'));
+    return du(join(this.dataDir, 'blobs')) + this.databaseBytes();
+  }
+
+  /** The vault's metadata: its SQLite file and write-ahead log. */
+  databaseBytes(): number {
+    const file = join(this.dataDir, 'metadata.sqlite');
+    return du(file) + (existsSync(`${file}-wal`) ? du(`${file}-wal`) : 0);
   }
 
   async teardown(): Promise<void> {

@@ -40,6 +40,40 @@ export class Limiter {
   }
 }
 
+/**
+ * A budget of bytes: `acquire(n)` waits until `n` more fit under the limit. A request larger
+ * than the whole budget goes through when nothing else holds any, so it cannot wait forever.
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly waiters: { bytes: number; resolve: () => void }[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Waits until `bytes` fit; call `release(bytes)` when done. */
+  async acquire(bytes: number): Promise<void> {
+    if (this.waiters.length === 0 && this.fits(bytes)) {
+      this.used += bytes;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push({ bytes, resolve }));
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.limit;
+  }
+
+  /** Gives `bytes` back and lets waiters in, first come first served. */
+  release(bytes: number): void {
+    this.used -= bytes;
+    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
+      const next = this.waiters.shift()!;
+      this.used += next.bytes;
+      next.resolve();
+    }
+  }
+}
+
 /** Runs `task` over `items` with at most `concurrency` at once; rejects with the first error. */
 export async function forEachLimited<T>(
   items: Iterable<T>,

@@ -1,5 +1,6 @@
 import { BlobType, EntryType, blobId, encodeTree, sealBlob, type TreeEntry } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TreeCache } from '../src/backup/tree-cache.js';
@@ -49,5 +50,52 @@ describe('TreeCache', () => {
     await cache.put(t.id.toString('hex'), bad);
     await cache.flush();
     expect(await cache.load(t.id)).toEqual([]);
+  });
+
+  it('ignores a torn last record and appends after the last whole one', async () => {
+    const cache = new TreeCache(join(dir(), 'torn'), keys, undefined);
+    const [a, b] = [tree(1), tree(2)];
+    await cache.put(a.id.toString('hex'), a.sealed);
+    await cache.flush();
+    // A run killed in the middle of an append: a header and part of a record.
+    appendFileSync(join(dir(), 'torn', 'trees.pack'), Buffer.concat([b.id, Buffer.alloc(4, 0xff)]));
+    const next = new TreeCache(join(dir(), 'torn'), keys, undefined);
+    expect(await next.load(a.id)).toEqual(a.entries);
+    await next.put(b.id.toString('hex'), b.sealed);
+    await next.flush();
+    const reopened = new TreeCache(join(dir(), 'torn'), keys, undefined);
+    expect(await reopened.load(a.id)).toEqual(a.entries);
+    expect(await reopened.load(b.id)).toEqual(b.entries);
+  });
+
+  it('rewrites a grown file with only the trees the last run used', async () => {
+    const path = join(dir(), 'grown');
+    const first = new TreeCache(path, keys, undefined);
+    // Many trees of about 64 KiB (random names): the file passes the size below which it is left alone.
+    const big = (n: number): ReturnType<typeof tree> => {
+      const t = tree(n);
+      t.entries = Array.from({ length: 300 }, (_, i) => ({
+        ...t.entries[0]!,
+        name: Buffer.from(`${String(i).padStart(3, '0')}-${randomBytes(90).toString('hex')}`),
+      }));
+      const bytes = encodeTree(t.entries);
+      t.id = blobId(keys.idKey, bytes);
+      t.sealed = sealBlob(keys, BlobType.tree, t.id, bytes);
+      return t;
+    };
+    const trees = Array.from({ length: 200 }, (_, n) => big(n));
+    for (const t of trees) await first.put(t.id.toString('hex'), t.sealed);
+    await first.flush();
+    const before = statSync(join(path, 'trees.pack')).size;
+    const second = new TreeCache(path, keys, undefined);
+    expect(await second.load(trees[3]!.id)).toEqual(trees[3]!.entries);
+    const fresh = big(1000);
+    await second.put(fresh.id.toString('hex'), fresh.sealed);
+    await second.flush();
+    expect(statSync(join(path, 'trees.pack')).size).toBeLessThan(before / 10);
+    const third = new TreeCache(path, keys, undefined);
+    expect(await third.load(trees[3]!.id)).toEqual(trees[3]!.entries);
+    expect(await third.load(fresh.id)).toEqual(fresh.entries);
+    expect(await third.load(trees[4]!.id)).toEqual([]);
   });
 });

@@ -86,6 +86,12 @@ export interface BackupResult {
 
 /** Entries of one directory looked at at once. */
 const ENTRY_WINDOW = 16;
+/**
+ * Directories walked side by side in the whole tree. Each holds its listing, its parent tree
+ * and its new entries; a window per directory alone would let 16^depth of them open at once,
+ * which is the whole tree for a deep one (memory grew about 1.9 KiB per file).
+ */
+const DIRECTORIES_AT_ONCE = 16;
 
 function emptyStats(): PointStats {
   return {
@@ -152,7 +158,12 @@ export class Backup {
     const known = await KnownIds.load(join(options.cacheDir, 'known-ids'));
     // A stale cache must never let a point refer to data the vault lost. The check needs no
     // keys, so it runs while they are derived; its failure is reported once they are.
-    const checked = options.client.missing(known.all()).then((gone) => known.remove(gone));
+    const checked = (async () => {
+      const gone: string[] = [];
+      for (const batch of known.batches(10_000))
+        gone.push(...(await options.client.missing(batch)));
+      await known.remove(gone);
+    })();
     checked.catch(() => undefined);
     const keys = await options.keys;
     await checked;
@@ -161,7 +172,7 @@ export class Backup {
     } catch (error) {
       if (!(error instanceof VaultError) || error.code !== 'CLOSURE_INCOMPLETE') throw error;
       // The vault lacks something this agent believed stored: start over, reading everything.
-      await known.remove(known.all());
+      await known.clear();
       this.stats = emptyStats();
       this.warnings.length = 0;
       this.parentUnreadable = false;
@@ -348,6 +359,9 @@ export class Backup {
 
 /** The walk of one attempt. */
 class WalkRun {
+  /** Directories being walked now (see DIRECTORIES_AT_ONCE). */
+  private openDirectories = 0;
+
   constructor(
     private readonly backup: Backup,
     private readonly keys: MasterKeys,
@@ -445,7 +459,18 @@ class WalkRun {
     for (const childName of names) {
       const childPath = Buffer.concat([base, childName]);
       if (state.excludes.excludes(printable(childPath), printable(childName))) continue;
-      const child = this.entry(childPath, childName, previous.get(nameKey(childName)));
+      const before = previous.get(nameKey(childName));
+      const st = this.stat(childPath);
+      if (!st) continue;
+      if (st.isDirectory() && this.openDirectories >= DIRECTORIES_AT_ONCE) {
+        // No room for one more directory side by side: finish the entries before it, then
+        // walk it here, so the number of open directories stays bounded.
+        for (const done of await Promise.all(pending.splice(0))) if (done) entries.push(done);
+        const child = await this.entry(childPath, childName, before, st);
+        if (child) entries.push(child);
+        continue;
+      }
+      const child = this.entry(childPath, childName, before, st);
       // Awaited in order below; a failure of a later entry must not go unhandled meanwhile.
       child.catch(() => undefined);
       pending.push(child);
@@ -458,31 +483,42 @@ class WalkRun {
     return entries;
   }
 
+  /** The lstat of `path`, or undefined (with a warning) when it is gone. */
+  private stat(path: Buffer): BigIntStats | undefined {
+    try {
+      return lstatSync(path, { bigint: true });
+    } catch (error) {
+      this.backup.state.warn(path, describe(error, 'vanished before it could be read'));
+      return undefined;
+    }
+  }
+
   /** Backs up one path of any type; undefined when it is skipped with a warning. */
   async entry(
     path: Buffer,
     name: Buffer,
     before: TreeEntry | undefined,
+    stat?: BigIntStats,
   ): Promise<TreeEntry | undefined> {
     const { state } = this.backup;
     this.backup.throwIfCancelled();
-    let st: BigIntStats;
-    try {
-      st = lstatSync(path, { bigint: true });
-    } catch (error) {
-      state.warn(path, describe(error, 'vanished before it could be read'));
-      return undefined;
-    }
+    const st = stat ?? this.stat(path);
+    if (!st) return undefined;
     if (st.isDirectory()) {
       state.stats.directories++;
       state.progress.directories++;
       const entry = this.metadata(name, st, EntryType.directory);
-      const previous =
-        before?.type === EntryType.directory && before.subtree
-          ? await this.parentTree(before.subtree, path)
-          : undefined;
-      const entries = await this.directoryEntries(path, previous);
-      entry.subtree = await this.storeTree(entries);
+      this.openDirectories++;
+      try {
+        const previous =
+          before?.type === EntryType.directory && before.subtree
+            ? await this.parentTree(before.subtree, path)
+            : undefined;
+        const entries = await this.directoryEntries(path, previous);
+        entry.subtree = await this.storeTree(entries);
+      } finally {
+        this.openDirectories--;
+      }
       return entry;
     }
     if (st.isFile()) return this.file(path, name, st, before);

@@ -17,6 +17,13 @@ import { FileChunker, type FileFailure } from './file-chunker.js';
 
 /** Files each thread works on at once: one being read while the walker decides on another. */
 const FILES_PER_THREAD = 2;
+/**
+ * Small files each thread may hold besides: they need little memory, and with many in flight
+ * their requests and replies travel in batches, one message for many files.
+ */
+const SMALL_FILES_PER_THREAD = 16;
+/** A file this small is one chunk, read into a buffer of its own size. */
+const SMALL_FILE = 64 * 1024;
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 const ID_LENGTH = 32;
 
@@ -77,6 +84,7 @@ export class ChunkPool {
   private readonly workers: Worker[] = [];
   private readonly mailboxes = new Map<number, Mailbox>();
   private readonly slots: Limiter;
+  private readonly smallSlots: Limiter;
   private seq = 0;
   private failure: Error | undefined;
   private closing = false;
@@ -89,6 +97,7 @@ export class ChunkPool {
     private readonly size = Math.max(1, availableParallelism()),
   ) {
     this.slots = new Limiter((this.inline ? 1 : size) * FILES_PER_THREAD);
+    this.smallSlots = new Limiter((this.inline ? 1 : size) * SMALL_FILES_PER_THREAD);
   }
 
   /** Starts the threads on first use: a backup with no changed file needs none. */
@@ -99,14 +108,28 @@ export class ChunkPool {
     if (!this.inline) {
       for (let i = 0; i < this.size; i++) {
         const worker = new Worker(WORKER_URL, { workerData: data });
-        worker.on('message', (reply: ChunkReply) => this.deliver(reply));
+        worker.on('message', (replies: ChunkReply[]) => {
+          for (const reply of replies) this.deliver(reply);
+        });
         worker.on('error', (error) => this.failAll(error));
         worker.on('exit', (code) => {
           if (!this.closing)
             this.failAll(new Error(`a chunking thread stopped (exit code ${code})`));
         });
         this.workers.push(worker);
-        this.threads.push({ send: (request) => worker.postMessage(request), active: 0 });
+        // Requests made in one turn of the event loop go out together, as one message.
+        let queue: ChunkRequest[] = [];
+        const flush = (): void => {
+          const batch = queue;
+          queue = [];
+          worker.postMessage(batch);
+        };
+        this.threads.push({
+          send: (request) => {
+            if (queue.push(request) === 1) setImmediate(flush);
+          },
+          active: 0,
+        });
       }
     } else {
       const chunker = new FileChunker(data);
@@ -139,7 +162,7 @@ export class ChunkPool {
     mtimeNs: bigint,
     handlers: FileHandlers,
   ): Promise<ChunkedFile | FileFailure> {
-    return this.slots.run(async () => {
+    return (size <= SMALL_FILE ? this.smallSlots : this.slots).run(async () => {
       this.start();
       const thread = this.threads.reduce((a, b) => (b.active < a.active ? b : a));
       const job = this.seq++;

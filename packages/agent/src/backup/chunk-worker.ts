@@ -4,11 +4,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileChunker, type ChunkerKeys } from './file-chunker.js';
-import { answer, type ChunkRequest } from './chunk-messages.js';
+import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
 
 const chunker = new FileChunker(workerData as ChunkerKeys);
 
-parentPort!.on('message', (request: ChunkRequest) => {
-  for (const [reply, transfer] of answer(chunker, request))
-    parentPort!.postMessage(reply, transfer);
+// Requests come in batches and the replies go back as one message: for small files a message
+// per request cost more than reading and hashing the file.
+parentPort!.on('message', (requests: ChunkRequest[]) => {
+  const replies: ChunkReply[] = [];
+  const transfers = new Set<ArrayBuffer>();
+  for (const request of requests) {
+    for (const [reply, transfer] of answer(chunker, request)) {
+      replies.push(reply);
+      for (const buffer of transfer) transfers.add(buffer);
+    }
+  }
+  if (replies.length > 0) parentPort!.postMessage(replies, [...transfers]);
 });

@@ -9,12 +9,13 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../config/agent-state.js';
+import { IdSet } from './id-set.js';
 
 const ID_BYTES = 32;
 
-/** A set of 32-byte ids (hex keys) backed by an append-only file of raw ids. */
+/** A set of 32-byte ids, held compactly (IdSet), backed by an append-only file of raw ids. */
 export class KnownIds {
-  private readonly ids = new Set<string>();
+  private ids = new IdSet();
 
   private constructor(private readonly path: string) {}
 
@@ -27,29 +28,34 @@ export class KnownIds {
     } catch {
       return known;
     }
-    for (let i = 0; i + ID_BYTES <= bytes.length; i += ID_BYTES) {
-      known.ids.add(bytes.toString('hex', i, i + ID_BYTES));
-    }
+    known.ids = new IdSet(Math.floor(bytes.length / ID_BYTES));
+    for (let i = 0; i + ID_BYTES <= bytes.length; i += ID_BYTES) known.ids.add(bytes, i);
     return known;
   }
 
   /** True when the vault is known to hold `hex`. */
   has(hex: string): boolean {
-    return this.ids.has(hex);
+    return this.ids.has(Buffer.from(hex, 'hex'));
   }
 
   get size(): number {
     return this.ids.size;
   }
 
-  /** All ids, hex. */
-  all(): string[] {
-    return [...this.ids];
+  /** All ids, hex, `size` at a time: a million ids as strings at once would cost 150 MB. */
+  *batches(size: number): Generator<string[]> {
+    const all = this.ids.ids();
+    for (let i = 0; i < all.length; i += size * ID_BYTES) {
+      const batch: string[] = [];
+      const end = Math.min(all.length, i + size * ID_BYTES);
+      for (let at = i; at < end; at += ID_BYTES) batch.push(all.toString('hex', at, at + ID_BYTES));
+      yield batch;
+    }
   }
 
   /** Writes down ids about to be sent; they count as known only after `confirm`. */
   async expect(hexIds: readonly string[]): Promise<void> {
-    const fresh = hexIds.filter((id) => !this.ids.has(id));
+    const fresh = hexIds.filter((id) => !this.has(id));
     if (fresh.length === 0) return;
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await appendFile(this.path, Buffer.from(fresh.join(''), 'hex'), { mode: 0o600 });
@@ -57,13 +63,24 @@ export class KnownIds {
 
   /** Records ids the vault now holds (written down earlier with `expect`). */
   confirm(hexIds: readonly string[]): void {
-    for (const id of hexIds) this.ids.add(id);
+    for (const id of hexIds) this.ids.add(Buffer.from(id, 'hex'));
   }
 
   /** Forgets ids the vault turned out not to hold and rewrites the file. */
   async remove(hexIds: readonly string[]): Promise<void> {
     if (hexIds.length === 0) return;
-    for (const id of hexIds) this.ids.delete(id);
-    await writeFileAtomic(this.path, Buffer.from([...this.ids].join(''), 'hex'));
+    const gone = new IdSet(hexIds.length);
+    for (const id of hexIds) gone.add(Buffer.from(id, 'hex'));
+    const all = this.ids.ids();
+    const kept = new IdSet(all.length / ID_BYTES);
+    for (let at = 0; at < all.length; at += ID_BYTES) if (!gone.has(all, at)) kept.add(all, at);
+    this.ids = kept;
+    await writeFileAtomic(this.path, kept.ids());
+  }
+
+  /** Forgets every id and empties the file. */
+  async clear(): Promise<void> {
+    this.ids = new IdSet();
+    await writeFileAtomic(this.path, Buffer.alloc(0));
   }
 }

@@ -65,6 +65,8 @@ export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
 /** Reads blobs of agent `agentId`, opened with `keys`. */
 export class BlobReader {
   private readonly locations = new Map<string, BlobLocation>();
+  /** Holders of located ids (see `hold`); an id's location is dropped when the last lets go. */
+  private readonly holds = new Map<string, number>();
   private readonly reads = new Limiter(READS_IN_FLIGHT);
   /** Packs whose reads failed, with why: verify reports them to the vault. */
   readonly unreadable = new Map<string, string>();
@@ -83,6 +85,27 @@ export class BlobReader {
     const result = await this.client.locate(this.agentId, wanted);
     for (const loc of result.locations) this.locations.set(loc.id, loc);
     return result.missing;
+  }
+
+  /**
+   * Marks ids as in use until `release`: a restore holds a directory's ids while it restores
+   * the directory, so their locations (about 300 bytes each) are kept only that long, not for
+   * the whole restore. Ids no one holds stay located as before.
+   */
+  hold(hexIds: readonly string[]): void {
+    for (const id of hexIds) this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+  }
+
+  /** Lets go of ids held with `hold`; the last holder's release forgets their locations. */
+  release(hexIds: readonly string[]): void {
+    for (const id of hexIds) {
+      const count = (this.holds.get(id) ?? 1) - 1;
+      if (count > 0) this.holds.set(id, count);
+      else {
+        this.holds.delete(id);
+        this.locations.delete(id);
+      }
+    }
   }
 
   /** Located ids sorted by pack and offset, so that neighbours coalesce into one read. */

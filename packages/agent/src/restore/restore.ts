@@ -36,7 +36,7 @@ import type { BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { setTimes } from '@coffer/fs-times';
 import { CancelledError, throwIfCancelled } from '../cancelled.js';
-import { Limiter } from '../limiter.js';
+import { ByteBudget, Limiter } from '../limiter.js';
 import { transferable, WorkerTasks } from '../worker-tasks.js';
 import { writeBatch, type WriteBatch, type WriteOutcome } from './file-writer.js';
 import { ContentComparer } from './same-content.js';
@@ -91,8 +91,14 @@ const SLASH = Buffer.from('/');
 /** Files up to this size are restored in batches whose blobs are fetched together. */
 const SMALL_FILE = 1024 * 1024;
 const PREFETCH_BYTES = 32 * 1024 * 1024;
-/** Subdirectories of one directory restored at once. */
-const DIRECTORY_WINDOW = 8;
+/**
+ * Directories restored side by side in the whole tree. A window per directory alone let
+ * 8^depth of them run at once, each with its tree and its prefetched blobs (up to 961 MiB
+ * for 100,000 small files); past this, a subdirectory is restored in turn by its parent.
+ */
+const DIRECTORIES_AT_ONCE = 16;
+/** Plaintext of small files fetched and not yet written, over the whole restore. */
+const PREFETCH_BUDGET = 64 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 
 /** Splits an absolute or relative path inside a point into its names. */
@@ -149,6 +155,10 @@ export class Restore {
     warnings: 0,
   };
   private readonly limiter: Limiter;
+  /** Directories being restored now (see DIRECTORIES_AT_ONCE). */
+  private openDirectories = 0;
+  /** Bounds the small files' plaintext in memory: readers wait for the writing threads. */
+  private readonly prefetch = new ByteBudget(PREFETCH_BUDGET);
   /** Where the first of each hard-linked file went (a promise: files restore in parallel). */
   private readonly links = new Map<string, Promise<Buffer | undefined>>();
   /** Directories this run created (latin1 keys) while they are being filled: nothing to clash with. */
@@ -230,11 +240,21 @@ export class Restore {
       ...(e.content ?? []).map((c) => idHex(c.id)),
       ...(e.subtree ? [idHex(e.subtree)] : []),
     ]);
+    // Held until this directory is done, subdirectories included: then forgotten, so the
+    // restore's memory does not grow with the number of blobs.
+    this.options.reader.hold(ids);
+    try {
+      await this.restoreLocated(entries, dir, ids);
+    } finally {
+      this.options.reader.release(ids);
+    }
+  }
+
+  private async restoreLocated(entries: TreeEntry[], dir: Buffer, ids: string[]): Promise<void> {
     await this.options.reader.locate(ids);
     // Every task started here is awaited before this returns or throws, so nothing reads from
     // the vault after the caller closes its client.
     const started: Promise<void>[] = [];
-    const others: Promise<void>[] = [];
     const start = (task: Promise<void>): Promise<void> => {
       // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
       task.catch(() => undefined);
@@ -262,8 +282,8 @@ export class Restore {
           );
         } else if (entry.type === EntryType.directory) {
           // Subdirectories restore side by side, so their requests to the vault overlap.
-          others.push(start(this.restoreEntry(entry, dir)));
-          if (others.length >= DIRECTORY_WINDOW) await others.shift();
+          if (this.openDirectories < DIRECTORIES_AT_ONCE) void start(this.restoreEntry(entry, dir));
+          else await this.restoreEntry(entry, dir);
         } else {
           await this.restoreEntry(entry, dir);
         }
@@ -296,6 +316,16 @@ export class Restore {
   private async restoreSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
     if (entries.length === 0) return;
     throwIfCancelled(this.options.signal, 'restore');
+    const bytes = entries.reduce((sum, e) => sum + e.size, 0);
+    await this.prefetch.acquire(bytes);
+    try {
+      await this.fetchAndWriteSmallFiles(entries, dir);
+    } finally {
+      this.prefetch.release(bytes);
+    }
+  }
+
+  private async fetchAndWriteSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
     const { reader } = this.options;
     const ids = reader.inStorageOrder([
       ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
@@ -385,6 +415,7 @@ export class Restore {
         const real = await this.directory(path);
         if (!real) return;
         this.stats.directories++;
+        this.openDirectories++;
         try {
           let entries: TreeEntry[] = [];
           try {
@@ -395,6 +426,7 @@ export class Restore {
           }
           await this.restoreEntries(entries, real);
         } finally {
+          this.openDirectories--;
           this.fresh.delete(real.toString('latin1'));
         }
         await this.metadata(real, entry);

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { IdSet } from '../src/backup/id-set.js';
+
+describe('IdSet', () => {
+  it('holds what was added across growth, and nothing else', () => {
+    const set = new IdSet();
+    const ids = Array.from({ length: 5000 }, () => randomBytes(32));
+    for (const id of ids) expect(set.add(id)).toBe(true);
+    expect(set.add(ids[17]!)).toBe(false);
+    expect(set.size).toBe(5000);
+    for (const id of ids) expect(set.has(id)).toBe(true);
+    for (let i = 0; i < 1000; i++) expect(set.has(randomBytes(32))).toBe(false);
+  });
+
+  it('reads ids at an offset and lists every id once, the all-zero id included', () => {
+    const set = new IdSet();
+    const packed = Buffer.concat([Buffer.alloc(32), randomBytes(32), randomBytes(32)]);
+    for (let at = 0; at < packed.length; at += 32) set.add(packed, at);
+    expect(set.has(packed, 32)).toBe(true);
+    expect(set.has(Buffer.alloc(32))).toBe(true);
+    const listed = set.ids();
+    const hex = (b: Buffer, n: number): string[] =>
+      Array.from({ length: n }, (_, i) => b.toString('hex', i * 32, i * 32 + 32)).sort();
+    expect(hex(listed, 3)).toEqual(hex(packed, 3));
+  });
+
+  it('tells ids apart that share their first bytes (same slot)', () => {
+    const set = new IdSet();
+    const a = randomBytes(32);
+    const b = Buffer.from(a);
+    b[31]! ^= 1;
+    set.add(a);
+    expect(set.has(b)).toBe(false);
+    set.add(b);
+    expect(set.has(a) && set.has(b)).toBe(true);
+    expect(set.size).toBe(2);
+  });
+});
