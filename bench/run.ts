@@ -2,8 +2,8 @@
  * `npm run bench [-- --size small|default|files] [--files N] [--runs N] [--tools LIST]`: Coffer
  * side by side with restic and borg on the same deterministic dataset, in the same run, steps
  * in alternation; prints medians and ratios as Markdown and writes them to bench/results/.
- * Every restore is compared with its source. Tools that are not installed are left out (the
- * bench installs nothing) and the report says so.
+ * Every restore is compared with its source. restic and borg are installed from Debian's
+ * packages when missing; a tool that cannot be installed is left out and the report says so.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +38,25 @@ function installed(command: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Installs the peers to compare with from Debian's packages when they are missing, as the
+ * comparison needs them; where that is not possible (not root, no apt) they are left out.
+ */
+function installFromDebian(tools: string[]): void {
+  const missing = [...new Set(tools)].filter((t) => !installed(t));
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(', ')} from Debian's packages…`);
+  try {
+    execFileSync(
+      'apt-get',
+      ['install', '-y', ...missing.map((t) => (t === 'borg' ? 'borgbackup' : t)), 'time'],
+      { stdio: 'inherit' },
+    );
+  } catch {
+    console.log(`could not install ${missing.join(', ')}`);
   }
 }
 
@@ -105,10 +124,10 @@ async function main(): Promise<void> {
     'borg lz4': () => new BorgTool('lz4'),
   };
   const requested = (values.tools ?? '').split(/,(?=[a-z])/).filter((n) => n in factories);
+  installFromDebian(requested.map((n) => n.split(' ')[0]!).filter((t) => t !== 'coffer'));
   const missing = requested.filter((n) => n !== 'coffer' && !installed(n.split(' ')[0]!));
   const names = requested.filter((n) => !missing.includes(n));
-  if (missing.length > 0)
-    console.log(`not installed, left out: ${missing.join(', ')} (the bench installs nothing)`);
+  if (missing.length > 0) console.log(`not installed, left out: ${missing.join(', ')}`);
   const results = new Map<string, Map<Step, Row[]>>(
     names.map((n) => [n, new Map(STEPS.map((s) => [s, []]))]),
   );
