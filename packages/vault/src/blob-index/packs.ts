@@ -84,8 +84,8 @@ export async function setPackState(
 /**
  * Deletes the rows of packs `names` that no blob row refers to any more, and returns the names
  * deleted; a pack still referred to is kept, so a garbage collector that moved too little
- * cannot leave rows pointing nowhere. Costs one pass over the keyring's blob rows per call, so
- * pass many names at once. Deleting a pack row bumps the keyring's closure epoch (trigger).
+ * cannot leave rows pointing nowhere. Without an index of blobs by pack this costs a pass over
+ * the keyring's blob rows per 1,000 packs, so pass many names at once. Deleting a pack row bumps the keyring's closure epoch (trigger).
  * The check and the delete are separate statements: an upload indexing rows into one of these
  * packs between them must be kept out by the caller (garbage collection's own exclusion).
  */
@@ -109,14 +109,20 @@ export async function deletePacks(
   const ref = await findKeyringRef(db, keyringId);
   const used = new Set<number>();
   if (ref !== undefined) {
-    // One pass over the keyring's rows (there is no index by pack), whatever the number of packs.
-    const rows = await db
-      .selectFrom('blobs')
-      .select('pack')
-      .distinct()
-      .where('keyring', '=', ref)
-      .execute();
-    for (const row of rows) used.add(row.pack);
+    for (const batch of slices(packs, ID_BATCH)) {
+      const rows = await db
+        .selectFrom('blobs')
+        .select('pack')
+        .distinct()
+        .where('keyring', '=', ref)
+        .where(
+          'pack',
+          'in',
+          batch.map((p) => p.seq),
+        )
+        .execute();
+      for (const row of rows) used.add(row.pack);
+    }
   }
   const unused = packs.filter((p) => !used.has(p.seq));
   for (const batch of slices(unused, ID_BATCH)) {
