@@ -5,8 +5,8 @@
  * the lookup an agent's backup starts with (every id it knows, "which of these are stored?")
  * and a full known-ids stream take. Run with
  * `node --conditions=@coffer/source --import tsx bench/blob-index-size.ts` (not part of npm test);
- * BENCH_BLOBS sets the number of blobs (default 1,000,000), BENCH_DIALECTS=sqlite skips
- * PostgreSQL.
+ * BENCH_BLOBS sets the number of blobs (default 1,000,000), BENCH_ROUNDS the rounds of query
+ * timing (default 3), BENCH_DIALECTS=sqlite skips PostgreSQL.
  *
  * Rows are what a small-files backup makes: random 32-byte ids, 1,000 per pack, one in eleven a
  * tree listing ten ids (refs, 320 bytes). Three layouts per database: the old schema written
@@ -35,6 +35,7 @@ import type { Database } from '../packages/vault/src/db/schema.js';
 const BLOBS = Number(process.env.BENCH_BLOBS ?? 1_000_000);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 const PG_ADMIN = process.env.COFFER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PER_PACK = 1000;
 const KEYRING = 'kr_0123456789abcdef';
 /** The old exists route's batch. */
@@ -293,8 +294,32 @@ interface Row {
   bytesPerBlob: number;
   fileBytesPerBlob?: number;
   writeSeconds: number;
+  /** Medians over ROUNDS, taken alternately with the other layout's. */
   existsSeconds: number;
   knownIdsSeconds: number;
+}
+
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Times the start-of-backup lookup and the known-ids stream of `schema` once. */
+async function queryOnce(
+  target: Target,
+  schema: 'old' | 'new',
+  queryIds: string[],
+): Promise<[number, number]> {
+  const [found, exists] = await timed(() =>
+    schema === 'old'
+      ? oldExists(target.db, queryIds)
+      : lookup(target.db, KEYRING, queryIds).then((r) => r.length),
+  );
+  const [known, stream] = await timed(() =>
+    schema === 'old' ? oldKnownIds(target.db) : newKnownIds(target.db),
+  );
+  if (found !== BLOBS || known !== BLOBS) {
+    throw new Error(`${schema}: found ${found}, known ${known} of ${BLOBS}`);
+  }
+  return [exists, stream];
 }
 
 async function main(): Promise<void> {
@@ -306,60 +331,62 @@ async function main(): Promise<void> {
     for (const dialect of DIALECTS) {
       const open = (name: string) =>
         dialect === 'sqlite' ? sqliteTarget(dir, name) : pgTarget(name);
-      const measure = async (
+      const row = async (
         layout: string,
         target: Target,
         writeSeconds: number,
-        schema: 'old' | 'new',
-      ) => {
+        times: [number, number][],
+      ): Promise<void> => {
         const { index, file } = await target.size();
-        const [found, existsSeconds] = await timed(() =>
-          schema === 'old'
-            ? oldExists(target.db, queryIds)
-            : lookup(target.db, KEYRING, queryIds).then((r) => r.length),
-        );
-        const [known, knownIdsSeconds] = await timed(() =>
-          schema === 'old' ? oldKnownIds(target.db) : newKnownIds(target.db),
-        );
-        if (found !== BLOBS || known !== BLOBS)
-          throw new Error(`${layout}: found ${found}, known ${known} of ${BLOBS}`);
-        const row: Row = {
+        const r: Row = {
           dialect,
           layout,
           bytesPerBlob: Math.round(index / BLOBS),
           ...(file === undefined ? {} : { fileBytesPerBlob: Math.round(file / BLOBS) }),
-          writeSeconds: Math.round(writeSeconds * 10) / 10,
-          existsSeconds: Math.round(existsSeconds * 100) / 100,
-          knownIdsSeconds: Math.round(knownIdsSeconds * 100) / 100,
+          writeSeconds: round(writeSeconds, 1),
+          existsSeconds: round(median(times.map((t) => t[0])), 2),
+          knownIdsSeconds: round(median(times.map((t) => t[1])), 2),
         };
-        results.push(row);
-        console.log(JSON.stringify(row));
+        results.push(r);
+        console.log(JSON.stringify({ ...r, rounds: times }));
       };
 
       const old = await open('old');
       await migrateTo(old.db, dialect, '0006_audit_and_alerts');
       await addKeyring(old.db);
       const [, oldWrite] = await timed(() => writeOld(old.db, blobs));
-      await measure('old schema (0006)', old, oldWrite, 'old');
-      const [, migrateSeconds] = await timed(() => migrateTo(old.db, dialect));
-      await measure('migrated to 0007', old, migrateSeconds, 'new');
-      await old.close();
-
       const fresh = await open('new');
       await migrateTo(fresh.db, dialect);
       await addKeyring(fresh.db);
       const [, newWrite] = await timed(() => writeNew(fresh.db, blobs));
-      await measure('new schema (0007), written by uploads', fresh, newWrite, 'new');
+      // Sizes first (they analyze and checkpoint), then the two layouts' queries in turn, so
+      // that a change in the machine's load hits both alike.
+      await old.size();
+      await fresh.size();
+      const oldTimes: [number, number][] = [];
+      const newTimes: [number, number][] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        oldTimes.push(await queryOnce(old, 'old', queryIds));
+        newTimes.push(await queryOnce(fresh, 'new', queryIds));
+      }
+      await row('before 0007, written by uploads', old, oldWrite, oldTimes);
+      await row('0007, written by uploads', fresh, newWrite, newTimes);
       await fresh.close();
+      const [, migrateSeconds] = await timed(() => migrateTo(old.db, dialect));
+      await row('0007, converted by the migration', old, migrateSeconds, [
+        await queryOnce(old, 'new', queryIds),
+      ]);
+      await old.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    `\n${BLOBS} blobs (one in eleven a tree with 320 bytes of refs), ${PER_PACK} per pack`,
+    `\n${BLOBS} blobs (one in eleven a tree with 320 bytes of refs), ${PER_PACK} per pack; ` +
+      `query times are medians of ${ROUNDS} alternating rounds (the migrated layout: one)`,
   );
   console.log(
-    '| database | layout | bytes per blob | write s | exists lookup of all ids s | known-ids stream s |',
+    '| database | layout | bytes per blob | write (or migrate) s | exists lookup of all ids s | known-ids stream s |',
   );
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of results) {

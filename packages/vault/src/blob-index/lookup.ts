@@ -33,8 +33,9 @@ export async function lookup(
   keyringId: string,
   ids: readonly string[],
 ): Promise<BlobLocation[]> {
+  if (ids.length === 0) return [];
   const keyring = await findKeyringRef(db, keyringId);
-  if (keyring === undefined || ids.length === 0) return [];
+  if (keyring === undefined) return [];
   const out: BlobLocation[] = [];
   for (const batch of slices(ids, ID_BATCH)) {
     const rows = await db

@@ -4,6 +4,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, PackState } from '../db/schema.js';
+import { ID_BATCH, slices } from './batches.js';
 import { findKeyringRef } from './keyring-refs.js';
 
 /** A pack as the index records it. */
@@ -83,47 +84,56 @@ export async function setPackState(
 /**
  * Deletes the rows of packs `names` that no blob row refers to any more, and returns the names
  * deleted; a pack still referred to is kept, so a garbage collector that moved too little
- * cannot leave rows pointing nowhere. Costs one pass over the keyring's blob rows per call, so
- * pass many names at once. Deleting a pack row bumps the keyring's closure epoch (trigger).
+ * cannot leave rows pointing nowhere. Without an index of blobs by pack this costs a pass over
+ * the keyring's blob rows per 1,000 packs, so pass many names at once. Deleting a pack row bumps the keyring's closure epoch (trigger).
+ * The check and the delete are separate statements: an upload indexing rows into one of these
+ * packs between them must be kept out by the caller (garbage collection's own exclusion).
  */
 export async function deletePacks(
   db: Kysely<Database>,
   keyringId: string,
   names: readonly string[],
 ): Promise<string[]> {
-  if (names.length === 0) return [];
-  const packs = await db
-    .selectFrom('packs')
-    .select(['seq', 'name'])
-    .where('keyring_id', '=', keyringId)
-    .where('name', 'in', names)
-    .execute();
+  const packs: { seq: number; name: string }[] = [];
+  for (const batch of slices(names, ID_BATCH)) {
+    packs.push(
+      ...(await db
+        .selectFrom('packs')
+        .select(['seq', 'name'])
+        .where('keyring_id', '=', keyringId)
+        .where('name', 'in', batch)
+        .execute()),
+    );
+  }
   if (packs.length === 0) return [];
   const ref = await findKeyringRef(db, keyringId);
   const used = new Set<number>();
   if (ref !== undefined) {
-    const rows = await db
-      .selectFrom('blobs')
-      .select('pack')
-      .distinct()
-      .where('keyring', '=', ref)
-      .where(
-        'pack',
-        'in',
-        packs.map((p) => p.seq),
-      )
-      .execute();
-    for (const row of rows) used.add(row.pack);
+    for (const batch of slices(packs, ID_BATCH)) {
+      const rows = await db
+        .selectFrom('blobs')
+        .select('pack')
+        .distinct()
+        .where('keyring', '=', ref)
+        .where(
+          'pack',
+          'in',
+          batch.map((p) => p.seq),
+        )
+        .execute();
+      for (const row of rows) used.add(row.pack);
+    }
   }
   const unused = packs.filter((p) => !used.has(p.seq));
-  if (unused.length === 0) return [];
-  await db
-    .deleteFrom('packs')
-    .where(
-      'seq',
-      'in',
-      unused.map((p) => p.seq),
-    )
-    .execute();
+  for (const batch of slices(unused, ID_BATCH)) {
+    await db
+      .deleteFrom('packs')
+      .where(
+        'seq',
+        'in',
+        batch.map((p) => p.seq),
+      )
+      .execute();
+  }
   return unused.map((p) => p.name);
 }
