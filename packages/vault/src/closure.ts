@@ -16,6 +16,11 @@ export interface ClosureResult {
   walked: string[];
   /** The keyring's closure epoch when the walk began: the value to mark `walked` with. */
   epoch: number;
+  /**
+   * Blobs of the closure that GC condemned (docs/gc.md): stored still, and revived by the
+   * commit in its transaction, which fails if GC deleted one meanwhile.
+   */
+  condemned: string[];
 }
 
 function splitRefs(refs: Buffer | null): string[] {
@@ -48,6 +53,7 @@ export async function checkClosure(
   const epoch = keyring.closure_epoch;
   const missing: string[] = [];
   const walked: string[] = [];
+  const condemned: string[] = [];
   const seen = new Set<string>([manifestId]);
   const packsChecked = new Map<string, boolean>();
   let frontier = [manifestId];
@@ -68,6 +74,7 @@ export async function checkClosure(
           'blobs.refs',
           'blobs.closed',
           'blobs.pack',
+          'blobs.condemned_at',
           'packs.size',
         ])
         .where('blobs.keyring_id', '=', keyringId)
@@ -85,6 +92,7 @@ export async function checkClosure(
           if (missing.length < limit) missing.push(id);
           continue;
         }
+        if (row.condemned_at !== null && row.condemned_at !== undefined) condemned.push(id);
         if (row.type === 1 || row.closed === epoch) continue;
         walked.push(id);
         for (const ref of splitRefs(row.refs)) {
@@ -97,5 +105,5 @@ export async function checkClosure(
     }
     frontier = next;
   }
-  return { missing, walked, epoch };
+  return { missing, walked, epoch, condemned };
 }

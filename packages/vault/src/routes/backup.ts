@@ -40,7 +40,10 @@ const INSERT_BATCH = 400;
 export function backupRoutes(app: FastifyInstance): void {
   const { db } = app.vault;
 
-  /** Rows of `ids` whose pack is ok, with the pack's recorded size. */
+  /**
+   * Rows of `ids` whose pack is ok, with the pack's recorded size. A blob GC condemned counts
+   * as absent, so a backup that starts after the condemnation uploads it again (docs/gc.md).
+   */
   function storedBlobs(keyringId: string, ids: string[]) {
     return db
       .selectFrom('blobs')
@@ -53,6 +56,7 @@ export function backupRoutes(app: FastifyInstance): void {
       .where('blobs.keyring_id', '=', keyringId)
       .where('blobs.id', 'in', ids)
       .where('packs.state', '=', 'ok')
+      .where('blobs.condemned_at', 'is', null)
       .execute();
   }
 
@@ -166,8 +170,11 @@ export function backupRoutes(app: FastifyInstance): void {
           .onConflict((oc) =>
             oc
               .columns(['keyring_id', 'name'])
-              .doUpdateSet({ state: 'ok', checked_at: now })
-              .where('packs.state', '!=', 'ok'),
+              .doUpdateSet({ state: 'ok', checked_at: now, condemned_at: null })
+              // A pack GC condemned is in use again once its blobs are indexed here again.
+              .where((eb) =>
+                eb.or([eb('packs.state', '!=', 'ok'), eb('packs.condemned_at', 'is not', null)]),
+              ),
           )
           .execute();
         for (let i = 0; i < entries.length; i += INSERT_BATCH) {
@@ -193,11 +200,13 @@ export function backupRoutes(app: FastifyInstance): void {
                   type: eb.ref('excluded.type'),
                   refs: eb.ref('excluded.refs'),
                   closed: 0,
+                  condemned_at: null,
                 }))
                 // A copy indexed in a pack that is not ok moves here (old points heal too);
                 // the rows of a damaged pack are never deleted, as most of it may still read.
+                // A blob GC condemned moves here too and lives again (docs/gc.md).
                 .where(
-                  sql<boolean>`NOT EXISTS (SELECT 1 FROM packs p WHERE p.keyring_id = blobs.keyring_id AND p.name = blobs.pack AND p.state = 'ok')`,
+                  sql<boolean>`blobs.condemned_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM packs p WHERE p.keyring_id = blobs.keyring_id AND p.name = blobs.pack AND p.state = 'ok')`,
                 ),
             )
             .execute();
@@ -243,7 +252,7 @@ export function backupRoutes(app: FastifyInstance): void {
       if (manifest && manifest.type !== 3) {
         throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);
       }
-      const { missing, walked, epoch } = await checkClosure(
+      const { missing, walked, epoch, condemned } = await checkClosure(
         app.vault,
         agent.keyring_id,
         body.manifest,
@@ -270,6 +279,31 @@ export function backupRoutes(app: FastifyInstance): void {
         item_id: null as string | null,
       };
       await db.transaction().execute(async (trx) => {
+        // Blobs GC condemned live again with this point; one GC deleted meanwhile (its grace
+        // ran out during this backup) fails the commit, and the agent uploads it again.
+        for (let i = 0; i < condemned.length; i += INSERT_BATCH) {
+          const batch = condemned.slice(i, i + INSERT_BATCH);
+          const revived = await trx
+            .updateTable('blobs')
+            .set({ condemned_at: null })
+            .where('keyring_id', '=', agent.keyring_id)
+            .where('id', 'in', batch)
+            .executeTakeFirst();
+          if (Number(revived.numUpdatedRows) !== batch.length) {
+            const present = await trx
+              .selectFrom('blobs')
+              .select('id')
+              .where('keyring_id', '=', agent.keyring_id)
+              .where('id', 'in', batch)
+              .execute();
+            const kept = new Set(present.map((p) => p.id));
+            throw new HttpError(
+              'CLOSURE_INCOMPLETE',
+              'blobs this point refers to were collected during the backup; upload them and commit again',
+              batch.filter((id) => !kept.has(id)),
+            );
+          }
+        }
         row.item_id = (await ensureItem(trx, agent, body.item, row.created_at)).id;
         for (let i = 0; i < walked.length; i += INSERT_BATCH) {
           await trx
