@@ -40,6 +40,7 @@ export const ROUTES = {
   itemBackup: '/v1/items/:item/backup',
   agentRestores: '/v1/agents/:agent/restores',
   vaultJobs: '/v1/vaults/:vault/jobs',
+  vaultGc: '/v1/vaults/:vault/gc',
   agentJobs: '/v1/agents/:agent/jobs',
   job: '/v1/jobs/:job',
   jobCancel: '/v1/jobs/:job/cancel',

@@ -17,6 +17,7 @@ import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
 import { itemRoutes } from './routes/items.js';
 import { jobRoutes } from './routes/jobs.js';
+import { gcRoutes } from './routes/gc.js';
 import { notifyRoutes } from './routes/notify.js';
 import { installOpenApi, openApiRoutes } from './routes/openapi.js';
 import { policyRoutes } from './routes/policies.js';
@@ -60,6 +61,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   policyRoutes(app);
   itemRoutes(app);
   jobRoutes(app);
+  gcRoutes(app);
   agentWorkRoutes(app);
   await openApiRoutes(app);
   await app.ready();

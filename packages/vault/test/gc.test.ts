@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectVault, type GcOptions } from '../src/gc/collect.js';
+import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
 import { packKey } from '../src/pack-keys.js';
 import { auth, makeVault, type InProcessVault } from './in-process-vault.js';
@@ -87,6 +88,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
   let token: string;
   let vaultId: string;
   let keyringId: string;
+  let owner: string;
   let n = 0;
 
   beforeAll(async () => {
@@ -99,7 +101,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
       headers: auth(v.admin),
       payload: { name: 't' },
     });
-    const owner = tenant.json<{ token: string }>().token;
+    owner = tenant.json<{ token: string }>().token;
     const vault = await v.app.inject({
       method: 'POST',
       url: ROUTES.vaults,
@@ -340,5 +342,66 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
       .executeTakeFirstOrThrow();
     expect(row.pack).toBe(again.name);
     expect(row.condemned_at ?? null).toBeNull();
+  });
+
+  it('runs as a vault job on demand and on its schedule, with bytes and packs in its result', async () => {
+    const settings = { ...OPTIONS, intervalMs: 24 * HOUR };
+    const ask = () =>
+      v.app.inject({
+        method: 'POST',
+        url: route(ROUTES.vaultGc, { vault: vaultId }),
+        headers: auth(owner),
+      });
+    const first = await ask();
+    expect(first.statusCode).toBe(201);
+    const { job } = first.json<{ job: { id: string; kind: string; state: string } }>();
+    expect(job).toMatchObject({ kind: 'gc', state: 'queued' });
+    // A second request finds the queued one.
+    const second = await ask();
+    expect(second.statusCode).toBe(200);
+    expect(second.json<{ alreadyRunning: boolean; job: { id: string } }>()).toMatchObject({
+      alreadyRunning: true,
+      job: { id: job.id },
+    });
+    // An agent may not ask for it.
+    const byAgent = await v.app.inject({
+      method: 'POST',
+      url: route(ROUTES.vaultGc, { vault: vaultId }),
+      headers: auth(token),
+    });
+    expect(byAgent.statusCode).toBeGreaterThanOrEqual(400);
+    await gcTask(v.app, settings);
+    const listed = await v.app.inject({
+      method: 'GET',
+      url: `${route(ROUTES.vaultJobs, { vault: vaultId })}?kind=gc`,
+      headers: auth(owner),
+    });
+    const jobs = listed.json<{
+      jobs: { id: string; state: string; result?: Record<string, number> }[];
+    }>().jobs;
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ id: job.id, state: 'succeeded' });
+    expect(jobs[0]!.result).toMatchObject({
+      packsBefore: expect.any(Number),
+      bytesAfter: expect.any(Number),
+    });
+    expect(jobs[0]!.result!.bytesBefore).toBeGreaterThan(0);
+    // The schedule queues the next one a day after the last.
+    await gcTask(v.app, settings);
+    expect(
+      (await v.meta.db.selectFrom('jobs').select('id').where('kind', '=', 'gc').execute()).length,
+    ).toBe(1);
+    v.clock.now += 24 * HOUR;
+    await gcTask(v.app, settings);
+    const all = await v.meta.db
+      .selectFrom('jobs')
+      .select(['trigger', 'state'])
+      .where('kind', '=', 'gc')
+      .orderBy('created_at')
+      .execute();
+    expect(all).toEqual([
+      { trigger: 'on-demand', state: 'succeeded' },
+      { trigger: 'schedule', state: 'succeeded' },
+    ]);
   });
 });

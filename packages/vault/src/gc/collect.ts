@@ -5,6 +5,7 @@
  * delete what stayed condemned past the grace period, and repack packs that are mostly garbage
  * or small. Memory: one IdSet (64 bytes per blob at most) and the work queue of the walk.
  */
+import type { GcJobResult } from '@coffer/api';
 import type { VaultContext } from '../context.js';
 import { packKey } from '../pack-keys.js';
 import { GcIndex, type GcPack } from './gc-index.js';
@@ -28,31 +29,8 @@ export interface GcOptions {
   targetPackBytes: number;
 }
 
-/** What one GC run did (over one keyring, or summed over a vault's). */
-export interface GcResult {
-  bytesBefore: number;
-  bytesAfter: number;
-  packsBefore: number;
-  packsAfter: number;
-  blobsBefore: number;
-  blobsAfter: number;
-  /** Blobs reachable from a point. */
-  blobsLive: number;
-  /** Blobs found unreachable this run (deleted once the grace period has passed). */
-  blobsCondemned: number;
-  /** Condemned blobs found reachable again. */
-  blobsRevived: number;
-  /** Blob rows deleted, and their sealed bytes. */
-  blobsSwept: number;
-  bytesSwept: number;
-  /** Old packs whose blobs were copied into new ones, and the new packs. */
-  packsRepacked: number;
-  packsWritten: number;
-  /** Pack files deleted (empty past the grace period). */
-  packsDeleted: number;
-  /** Bytes of the mark set at its largest. */
-  markSetBytes: number;
-}
+/** What one GC run did (over one keyring, or summed over a vault's); see GcJobResult. */
+export type GcResult = GcJobResult;
 
 /** An all-zero result, to sum keyrings into. */
 export function emptyResult(): GcResult {

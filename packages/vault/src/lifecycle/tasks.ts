@@ -11,11 +11,14 @@ import {
   endSilentJobs,
   timeoutCheckInterval,
 } from './job-timeouts.js';
+import { DEFAULT_GC_SETTINGS, GC_POLL_MS, GC_TASK, gcTask, type GcSettings } from '../gc/job.js';
 import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './scheduler.js';
 
 export interface TaskOptions {
   /** How long a running job may go without a progress report before it fails. */
   jobTimeoutMs?: number;
+  /** Garbage collection's grace period, repack thresholds and schedule (docs/gc.md). */
+  gc?: Partial<GcSettings>;
 }
 
 /** Starts every background task of a serving vault. */
@@ -29,4 +32,6 @@ export function startTasks(app: FastifyInstance, options: TaskOptions = {}): voi
     await endSilentJobs(app, jobTimeoutMs, startedAt);
   });
   lifecycle.every(DELIVERY_TASK, 1000, () => deliveryTask(app.vault));
+  const gc = { ...DEFAULT_GC_SETTINGS, ...options.gc };
+  lifecycle.every(GC_TASK, GC_POLL_MS, () => gcTask(app, gc));
 }
