@@ -13,6 +13,8 @@ import { IdQueue, IdSet } from './id-set.js';
 import { repack } from './repack.js';
 
 const BATCH = 500;
+/** Ids per write transaction of the sweep (one sync of the database each). */
+const WRITE_BATCH = 5000;
 
 export interface GcOptions {
   /**
@@ -107,51 +109,71 @@ export async function collectKeyring(
   }
   result.markSetBytes = marked.bytes;
 
-  // Sweep: condemn the unreachable, revive the reachable, delete what stayed condemned.
+  // Sweep: condemn the unreachable, revive the reachable, delete what stayed condemned. Writes
+  // go in batches of WRITE_BATCH ids, each one transaction (one sync of the database).
   const tally = new Map<string, PackTally>();
-  for await (const rows of index.blobs(keyringId)) {
+  const count = (pack: string, length: number, live: boolean): void => {
+    const t = tally.get(pack) ?? { rows: 0, live: 0, pending: 0 };
+    t.rows++;
+    if (live) t.live += length;
+    else t.pending++;
+    tally.set(pack, t);
+  };
+  let condemn: Buffer[] = [];
+  let revive: Buffer[] = [];
+  let expired: { id: Buffer; pack: string; length: number }[] = [];
+  const flush = async (all: boolean): Promise<void> => {
+    if (all || revive.length >= WRITE_BATCH) {
+      result.blobsRevived += await index.reviveBlobs(keyringId, revive);
+      revive = [];
+    }
+    if (all || condemn.length >= WRITE_BATCH) {
+      result.blobsCondemned += await index.condemnBlobs(keyringId, condemn, now);
+      condemn = [];
+    }
+    if (all || expired.length >= WRITE_BATCH) {
+      const swept = await index.deleteCondemnedBlobs(
+        keyringId,
+        expired.map((e) => e.id),
+        cutoff,
+      );
+      const gone = new Set(swept.map((s) => s.id));
+      result.blobsSwept += swept.length;
+      for (const s of swept) result.bytesSwept += s.length;
+      // A blob revived meanwhile stays, and still counts in its pack.
+      for (const e of expired) if (!gone.has(e.id.toString('hex'))) count(e.pack, e.length, false);
+      expired = [];
+    }
+  };
+  for await (const rows of index.blobs(keyringId, WRITE_BATCH)) {
     result.blobsBefore += rows.length;
-    const condemn: Buffer[] = [];
-    const revive: Buffer[] = [];
-    const expired: Buffer[] = [];
     for (const row of rows) {
       if (marked.has(row.id)) {
         result.blobsLive++;
         if (row.condemnedAt !== null) revive.push(row.id);
-      } else if (row.condemnedAt === null) condemn.push(row.id);
-      else if (row.condemnedAt <= cutoff) expired.push(row.id);
+        count(row.pack, row.length, true);
+      } else if (row.condemnedAt !== null && row.condemnedAt <= cutoff) {
+        expired.push({ id: row.id, pack: row.pack, length: row.length });
+      } else {
+        if (row.condemnedAt === null) condemn.push(row.id);
+        count(row.pack, row.length, false);
+      }
     }
-    result.blobsRevived += await index.reviveBlobs(keyringId, revive);
-    result.blobsCondemned += await index.condemnBlobs(keyringId, condemn, now);
-    const swept = await index.deleteCondemnedBlobs(keyringId, expired, cutoff);
-    const gone = new Set(swept.map((s) => s.id));
-    result.blobsSwept += swept.length;
-    for (const s of swept) result.bytesSwept += s.length;
-    for (const row of rows) {
-      if (gone.has(row.id.toString('hex'))) continue;
-      const t = tally.get(row.pack) ?? { rows: 0, live: 0, pending: 0 };
-      t.rows++;
-      if (marked.has(row.id)) t.live += row.length;
-      else t.pending++;
-      tally.set(row.pack, t);
-    }
-    if (++batches % 20 === 0) await progress();
+    await flush(false);
+    if (++batches % 4 === 0) await progress();
   }
+  await flush(true);
 
   // Packs: delete the empty ones past their grace, condemn newly empty ones, pick repacks.
   const lowLive: GcPack[] = [];
   const small: GcPack[] = [];
+  const empty: string[] = [];
+  const expiredPacks: string[] = [];
   for (const pack of await index.packs(keyringId)) {
     const t = tally.get(pack.name);
     if (!t || t.rows === 0) {
-      if (pack.condemnedAt === null) await index.condemnPack(keyringId, pack.name, now);
-      else if (pack.condemnedAt <= cutoff) {
-        // The row first: an upload of the same pack from now on stores its file again.
-        if (await index.deleteCondemnedPack(keyringId, pack.name, cutoff)) {
-          await vault.store.delete(packKey(keyringId, pack.name));
-          result.packsDeleted++;
-        }
-      }
+      if (pack.condemnedAt === null) empty.push(pack.name);
+      else if (pack.condemnedAt <= cutoff) expiredPacks.push(pack.name);
       continue;
     }
     if (pack.condemnedAt !== null) await index.revivePack(keyringId, pack.name);
@@ -160,6 +182,18 @@ export async function collectKeyring(
     if (pack.state !== 'ok' || t.pending > 0) continue;
     if (t.live < pack.size * options.repackBelow) lowLive.push(pack);
     else if (pack.size < options.smallPackBytes) small.push(pack);
+  }
+  for (let i = 0; i < empty.length; i += WRITE_BATCH) {
+    await index.condemnPacks(keyringId, empty.slice(i, i + WRITE_BATCH), now);
+  }
+  for (let i = 0; i < expiredPacks.length; i += WRITE_BATCH) {
+    // The rows first: an upload of the same pack from then on stores its file again.
+    const names = expiredPacks.slice(i, i + WRITE_BATCH);
+    for (const name of await index.deleteCondemnedPacks(keyringId, names, cutoff)) {
+      await vault.store.delete(packKey(keyringId, name));
+      result.packsDeleted++;
+    }
+    await progress();
   }
   const chosen = lowLive.length > 0 || small.length > 1 ? [...lowLive, ...small] : [];
   if (chosen.length > 0) {

@@ -262,26 +262,36 @@ export class GcIndex {
     });
   }
 
-  /** Condemns pack `name` if no blob row points into it; true when it is condemned now. */
-  async condemnPack(keyringId: string, name: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('packs')
-      .set({ condemned_at: now })
-      .where('keyring_id', '=', keyringId)
-      .where('name', '=', name)
-      .where('condemned_at', 'is', null)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('blobs')
-              .select(sql<number>`1`.as('one'))
-              .whereRef('blobs.keyring_id', '=', 'packs.keyring_id')
-              .whereRef('blobs.pack', '=', 'packs.name'),
-          ),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  /**
+   * Condemns those of packs `names` that no blob row points into, in one transaction; resolves
+   * to the names condemned now.
+   */
+  async condemnPacks(keyringId: string, names: readonly string[], now: number): Promise<string[]> {
+    if (names.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const done: string[] = [];
+      for (const name of names) {
+        const result = await trx
+          .updateTable('packs')
+          .set({ condemned_at: now })
+          .where('keyring_id', '=', keyringId)
+          .where('name', '=', name)
+          .where('condemned_at', 'is', null)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('blobs')
+                  .select(sql<number>`1`.as('one'))
+                  .where('blobs.keyring_id', '=', keyringId)
+                  .where('blobs.pack', '=', name),
+              ),
+            ),
+          )
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) done.push(name);
+      }
+      return done;
+    });
   }
 
   /** Clears the condemnation of pack `name` (blob rows point into it again). */
@@ -295,27 +305,39 @@ export class GcIndex {
   }
 
   /**
-   * Deletes the row of pack `name` if it was condemned at or before `cutoff` and still no blob
-   * row points into it; true when deleted (then the caller deletes the file).
+   * Deletes the rows of those of packs `names` condemned at or before `cutoff` that still no
+   * blob row points into, in one transaction; resolves to the names deleted (the caller then
+   * deletes their files).
    */
-  async deleteCondemnedPack(keyringId: string, name: string, cutoff: number): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('packs')
-      .where('keyring_id', '=', keyringId)
-      .where('name', '=', name)
-      .where('condemned_at', '<=', cutoff)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('blobs')
-              .select(sql<number>`1`.as('one'))
-              .where('blobs.keyring_id', '=', keyringId)
-              .where('blobs.pack', '=', name),
-          ),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+  async deleteCondemnedPacks(
+    keyringId: string,
+    names: readonly string[],
+    cutoff: number,
+  ): Promise<string[]> {
+    if (names.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const done: string[] = [];
+      for (const name of names) {
+        const result = await trx
+          .deleteFrom('packs')
+          .where('keyring_id', '=', keyringId)
+          .where('name', '=', name)
+          .where('condemned_at', '<=', cutoff)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('blobs')
+                  .select(sql<number>`1`.as('one'))
+                  .where('blobs.keyring_id', '=', keyringId)
+                  .where('blobs.pack', '=', name),
+              ),
+            ),
+          )
+          .executeTakeFirst();
+        if (Number(result.numDeletedRows) === 1) done.push(name);
+      }
+      return done;
+    });
   }
 }
 

@@ -155,8 +155,11 @@ export async function repack(
     await progress();
   }
   await flush();
-  const now = vault.now();
-  for (const old of packs)
-    if (await index.condemnPack(keyringId, old.name, now)) result.packsRepacked++;
+  const condemned = await index.condemnPacks(
+    keyringId,
+    packs.map((p) => p.name),
+    vault.now(),
+  );
+  result.packsRepacked = condemned.length;
   return result;
 }
