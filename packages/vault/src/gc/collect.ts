@@ -66,7 +66,7 @@ export function addResult(a: GcResult, b: GcResult): GcResult {
 interface PackTally {
   /** Rows left pointing into the pack. */
   rows: number;
-  /** Bytes of reachable blobs in it. */
+  /** Bytes of reachable blobs in it, with their footer entries. */
   live: number;
   /** Condemned rows still inside their grace period. */
   pending: number;
@@ -112,6 +112,9 @@ export async function collectKeyring(
   // Sweep: condemn the unreachable, revive the reachable, delete what stayed condemned. Writes
   // go in batches of WRITE_BATCH ids, each one transaction (one sync of the database).
   const tally = new Map<string, PackTally>();
+  // A footer entry is an id, a type, two or three varints and the refs: live bytes too.
+  const cost = (row: { length: number; refs: Buffer | null }): number =>
+    row.length + 44 + (row.refs?.length ?? 0);
   const count = (pack: string, length: number, live: boolean): void => {
     const t = tally.get(pack) ?? { rows: 0, live: 0, pending: 0 };
     t.rows++;
@@ -151,7 +154,7 @@ export async function collectKeyring(
       if (marked.has(row.id)) {
         result.blobsLive++;
         if (row.condemnedAt !== null) revive.push(row.id);
-        count(row.pack, row.length, true);
+        count(row.pack, cost(row), true);
       } else if (row.condemnedAt !== null && row.condemnedAt <= cutoff) {
         expired.push({ id: row.id, pack: row.pack, length: row.length });
       } else {

@@ -29,12 +29,15 @@ export interface GcPack {
   condemnedAt: number | null;
 }
 
-/** Where a copied blob now lives. */
+/**
+ * A run of blobs copied together: the rows of `fromPack` at offsets [fromStart, fromEnd) now
+ * lie `delta` bytes further on in the new pack (negative: earlier).
+ */
 export interface BlobMove {
-  id: Buffer;
   fromPack: string;
-  fromOffset: number;
-  offset: number;
+  fromStart: number;
+  fromEnd: number;
+  delta: number;
 }
 
 const BATCH = 500;
@@ -247,14 +250,16 @@ export class GcIndex {
         )
         .execute();
       let moved = 0;
+      // One statement per run rather than per row; rows enter an old pack only through an
+      // upload of that same pack (same bytes, same offsets), so the range names the same rows.
       for (const m of moves) {
         const result = await trx
           .updateTable('blobs')
-          .set({ pack: pack.name, offset: m.offset })
+          .set((eb) => ({ pack: pack.name, offset: eb('offset', '+', m.delta) }))
           .where('keyring_id', '=', keyringId)
-          .where('id', '=', m.id.toString('hex'))
           .where('pack', '=', m.fromPack)
-          .where('offset', '=', m.fromOffset)
+          .where('offset', '>=', m.fromStart)
+          .where('offset', '<', m.fromEnd)
           .executeTakeFirst();
         moved += Number(result.numUpdatedRows);
       }

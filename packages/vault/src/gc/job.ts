@@ -17,6 +17,9 @@ export const GC_TASK = 'gc';
 /** How often the task looks for queued GC jobs and vaults due for a scheduled one. */
 export const GC_POLL_MS = 60_000;
 
+/** How often a running GC job records that it is alive (the job timeout is minutes). */
+const HEARTBEAT_MS = 5000;
+
 /** GC settings of a serving vault, with the interval of scheduled runs. */
 export interface GcSettings extends GcOptions {
   /** A vault gets a scheduled GC when its last one was created longer ago than this. */
@@ -95,10 +98,15 @@ async function runJob(app: FastifyInstance, job: JobRow, settings: GcSettings): 
     .where('state', '=', 'queued')
     .executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) return;
+  let lastBeat = app.vault.now();
   const heartbeat = async (): Promise<void> => {
+    // Often enough for the job timeout, rarely enough not to sync the database per batch.
+    const now = app.vault.now();
+    if (now - lastBeat < HEARTBEAT_MS && now >= lastBeat) return;
+    lastBeat = now;
     const beat = await db
       .updateTable('jobs')
-      .set({ heartbeat_at: app.vault.now() })
+      .set({ heartbeat_at: now })
       .where('id', '=', job.id)
       .where('state', '=', 'running')
       .where('cancel_requested', '=', 0)

@@ -82,7 +82,7 @@ export async function repack(
     blobsMoved: 0,
   };
   const writer = new PackWriter({ targetSize });
-  let moves: Omit<BlobMove, 'offset'>[] = [];
+  let moves: BlobMove[] = [];
 
   const flush = async (): Promise<void> => {
     if (writer.count === 0) return;
@@ -99,11 +99,10 @@ export async function repack(
       // The same bytes stored already (a run that stopped after the put): they are these.
       if (!(error instanceof AlreadyExistsError)) throw error;
     }
-    const placed = moves.map((m, i) => ({ ...m, offset: pack.entries[i]!.offset }));
     result.blobsMoved += await index.addPack(
       keyringId,
       { name: pack.name, size: pack.size, blobs: pack.entries.length },
-      placed,
+      moves,
       vault.now(),
     );
     result.packsWritten++;
@@ -142,8 +141,19 @@ export async function repack(
           } catch {
             throw new DamagedPack();
           }
+          const delta = writer.size - row.offset;
           writer.add(row.id, type, sealed, splitRefs(row.refs));
-          moves.push({ id: row.id, fromPack: old.name, fromOffset: row.offset });
+          const last = moves[moves.length - 1];
+          if (last?.fromPack === old.name && last.fromEnd === row.offset && last.delta === delta) {
+            last.fromEnd = row.offset + row.length;
+          } else {
+            moves.push({
+              fromPack: old.name,
+              fromStart: row.offset,
+              fromEnd: row.offset + row.length,
+              delta,
+            });
+          }
           if (writer.full) await flush();
         }
       }
