@@ -4,6 +4,7 @@
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
 import { ID_LENGTH } from '@coffer/core';
+import { lookup } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
 import { confirmPacks } from './pack-health.js';
 
@@ -61,28 +62,11 @@ export async function checkClosure(
     const next: string[] = [];
     for (let i = 0; i < frontier.length; i += BATCH) {
       const batch = frontier.slice(i, i + BATCH);
-      const rows = await db
-        .selectFrom('blobs')
-        .innerJoin('packs', (join) =>
-          join
-            .onRef('packs.keyring_id', '=', 'blobs.keyring_id')
-            .onRef('packs.name', '=', 'blobs.pack'),
-        )
-        .select([
-          'blobs.id',
-          'blobs.type',
-          'blobs.refs',
-          'blobs.closed',
-          'blobs.pack',
-          'blobs.condemned_at',
-          'packs.size',
-        ])
-        .where('blobs.keyring_id', '=', keyringId)
-        .where('blobs.id', 'in', batch)
-        .where('packs.state', '=', 'ok')
-        .execute();
+      const rows = (await lookup(db, keyringId, batch)).filter((r) => r.packState === 'ok');
       const unchecked = new Map<string, number>();
-      for (const row of rows) if (!packsChecked.has(row.pack)) unchecked.set(row.pack, row.size);
+      for (const row of rows) {
+        if (!packsChecked.has(row.pack)) unchecked.set(row.pack, row.packSize);
+      }
       const bad = await confirmPacks(vault, keyringId, unchecked);
       for (const name of unchecked.keys()) packsChecked.set(name, !bad.has(name));
       const found = new Map(rows.filter((r) => packsChecked.get(r.pack)).map((r) => [r.id, r]));
@@ -92,7 +76,7 @@ export async function checkClosure(
           if (missing.length < limit) missing.push(id);
           continue;
         }
-        if (row.condemned_at !== null && row.condemned_at !== undefined) condemned.push(id);
+        if (row.condemnedAt !== null) condemned.push(id);
         if (row.type === 1 || row.closed === epoch) continue;
         walked.push(id);
         for (const ref of splitRefs(row.refs)) {

@@ -7,6 +7,7 @@
 import { NotFoundError } from '@coffer/core';
 import { InvalidRangeError } from '@coffer/storage';
 import { createHash } from 'node:crypto';
+import { getPack, setPackState } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
 import type { PackState } from './db/schema.js';
 import { packKey } from './pack-keys.js';
@@ -24,14 +25,10 @@ export async function markPack(
   state: Exclude<PackState, 'ok'>,
 ): Promise<void> {
   await vault.db.transaction().execute(async (trx) => {
-    const changed = await trx
-      .updateTable('packs')
-      .set({ state, checked_at: vault.now() })
-      .where('keyring_id', '=', keyringId)
-      .where('name', '=', name)
-      .where('state', '!=', state)
-      .executeTakeFirst();
-    if (changed.numUpdatedRows === 0n) return;
+    const changed = await setPackState(trx, keyringId, name, state, vault.now(), {
+      onlyIfChanged: true,
+    });
+    if (!changed) return;
     await trx
       .updateTable('keyrings')
       .set((eb) => ({ closure_epoch: eb('closure_epoch', '+', 1) }))
@@ -79,23 +76,12 @@ export async function recheckPack(
   keyringId: string,
   name: string,
 ): Promise<PackState | undefined> {
-  const row = await vault.db
-    .selectFrom('packs')
-    .select(['size', 'state', 'checked_at'])
-    .where('keyring_id', '=', keyringId)
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const row = await getPack(vault.db, keyringId, name);
   if (!row) return undefined;
-  if (row.checked_at !== null && vault.now() - row.checked_at < RECHECK_AFTER_MS) return row.state;
+  if (row.checkedAt !== null && vault.now() - row.checkedAt < RECHECK_AFTER_MS) return row.state;
   const state = await hashState(vault, packKey(keyringId, name), name, row.size);
   if (state !== 'ok') await markPack(vault, keyringId, name, state);
-  else
-    await vault.db
-      .updateTable('packs')
-      .set({ state, checked_at: vault.now() })
-      .where('keyring_id', '=', keyringId)
-      .where('name', '=', name)
-      .execute();
+  else await setPackState(vault.db, keyringId, name, state, vault.now());
   return state;
 }
 

@@ -18,6 +18,7 @@ import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lookup } from '../src/blob-index/index.js';
 import { packKey } from '../src/pack-keys.js';
 import { makeVault, type InProcessVault } from './in-process-vault.js';
 
@@ -198,7 +199,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     const p = await pointWithTwoFiles('row');
     expect((await p.commit()).statusCode).toBe(201);
     // What an operator's sqlite3 or psql would do; the trigger invalidates every closure flag.
-    await v.meta.db.deleteFrom('blobs').where('id', '=', p.aId.toString('hex')).execute();
+    await v.meta.db.deleteFrom('blobs').where('id', '=', p.aId).execute();
     const again = await p.commit();
     expect(again.statusCode).toBe(409);
     expect(again.json<{ error: { missing: string[] } }>().error.missing).toEqual([
@@ -224,12 +225,8 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     const heal = pack([[p.aId, BlobType.data, p.a]]);
     expect((await upload(heal)).statusCode).toBe(200);
     expect(await exists([p.aId, p.bId])).toEqual([p.bId.toString('hex')]);
-    const row = await v.meta.db
-      .selectFrom('blobs')
-      .select('pack')
-      .where('id', '=', p.aId.toString('hex'))
-      .executeTakeFirstOrThrow();
-    expect(row.pack).toBe(heal.name);
+    const [row] = await lookup(v.meta.db, keyringId, [p.aId.toString('hex')]);
+    expect(row?.pack).toBe(heal.name);
     // The pack file is back: the same pack uploaded again replaces it and it counts again.
     await rename(`${path}.away`, path);
     expect((await upload(p.dataPack)).statusCode).toBe(200);

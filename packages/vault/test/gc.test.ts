@@ -20,6 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lookup, scanBlobs } from '../src/blob-index/index.js';
 import { collectVault, type GcOptions } from '../src/gc/collect.js';
 import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
@@ -211,13 +212,17 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
 
   const gc = () => collectVault(v.app.vault, vaultId, OPTIONS);
 
+  /** The index row of blob `id`. */
+  const row = async (id: Buffer) => {
+    const [found] = await lookup(v.meta.db, keyringId, [id.toString('hex')]);
+    if (!found) throw new Error(`blob ${id.toString('hex')} is not indexed`);
+    return found;
+  };
+
   /** Reads every blob row back from its pack and opens it: every point's data is intact. */
   async function everyBlobOpens(): Promise<number> {
-    const rows = await v.meta.db
-      .selectFrom('blobs')
-      .select(['id', 'pack', 'offset', 'length', 'type'])
-      .where('keyring_id', '=', keyringId)
-      .execute();
+    const rows = [];
+    for await (const batch of scanBlobs(v.meta.db, keyringId)) rows.push(...batch);
     for (const row of rows) {
       const sealed = await store.getRange(
         packKey(keyringId, row.pack),
@@ -265,12 +270,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     expect(swept.packsWritten).toBe(1);
     // A's tree-and-manifest pack was emptied: condemned now, deleted after the grace period.
     expect(swept.packsDeleted).toBe(0);
-    const moved = await v.meta.db
-      .selectFrom('blobs')
-      .select('pack')
-      .where('keyring_id', '=', keyringId)
-      .where('id', '=', shared.id.toString('hex'))
-      .executeTakeFirstOrThrow();
+    const moved = await row(shared.id);
     expect(moved.pack).not.toBe(dataPack.name);
     const newPack = await store.getBuffer(packKey(keyringId, moved.pack));
     const parsed = parsePack(newPack);
@@ -307,13 +307,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     // The backup commits within the grace period: the commit revives what it needs.
     const next = await point([file]);
     expect((await next.commit()).statusCode).toBe(201);
-    const row = await v.meta.db
-      .selectFrom('blobs')
-      .select('condemned_at')
-      .where('keyring_id', '=', keyringId)
-      .where('id', '=', file.id.toString('hex'))
-      .executeTakeFirstOrThrow();
-    expect(row.condemned_at ?? null).toBeNull();
+    expect((await row(file.id)).condemnedAt).toBeNull();
     expect(await missing([file.id])).toEqual([]);
     v.clock.now += 2 * HOUR;
     await gc();
@@ -334,14 +328,9 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     const again = pack([[file.id, BlobType.data, file.plain]]);
     await upload(again);
     expect(await missing([file.id])).toEqual([]);
-    const row = await v.meta.db
-      .selectFrom('blobs')
-      .select(['pack', 'condemned_at'])
-      .where('keyring_id', '=', keyringId)
-      .where('id', '=', file.id.toString('hex'))
-      .executeTakeFirstOrThrow();
-    expect(row.pack).toBe(again.name);
-    expect(row.condemned_at ?? null).toBeNull();
+    const moved = await row(file.id);
+    expect(moved.pack).toBe(again.name);
+    expect(moved.condemnedAt).toBeNull();
   });
 
   it('runs as a vault job on demand and on its schedule, with bytes and packs in its result', async () => {

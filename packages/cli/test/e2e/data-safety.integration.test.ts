@@ -143,7 +143,9 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     const dir = await source('rows');
     const first = await backup(dir, 'rows');
     const [pack] = await packsWith(vault.dataDir, 1, since);
-    await operatorSql(`DELETE FROM blobs WHERE type = 1 AND pack = '${pack!.name}'`);
+    await operatorSql(
+      `DELETE FROM blobs WHERE type = 1 AND pack = (SELECT seq FROM packs WHERE name = '${pack!.name}')`,
+    );
     await writeFile(join(dir, 'later', 'c.txt'), 'second\n');
     const second = await backup(dir, 'rows');
     expect(second.point.stats.addedBytes).toBeGreaterThan(200_000);
@@ -240,7 +242,9 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     const [newPack] = await packsWith(vault.dataDir, 1, later);
     const dataIds = newPack!.entries.filter((e) => e.type === 1).map((e) => e.id.toString('hex'));
     expect(dataIds.length).toBe(2);
-    await operatorSql(`DELETE FROM blobs WHERE id = '${dataIds[0]}'`);
+    // Blob ids are stored as bytes (migration 0007).
+    const id = db?.url ? `decode('${dataIds[0]}', 'hex')` : `X'${dataIds[0]}'`;
+    await operatorSql(`DELETE FROM blobs WHERE id = ${id}`);
     const target = join(work.path, 'partly-restored');
     const result = await machine.run(['restore', point, '--target', target]);
     expect(result.code, result.stderr).toBe(3);

@@ -12,6 +12,7 @@ import { security } from './migrations/0003-security.js';
 import { accessLifecycle } from './migrations/0004-access-lifecycle.js';
 import { protection } from './migrations/0005-protection.js';
 import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
+import { compactBlobIndex } from './migrations/0007-compact-blob-index.js';
 import { gc } from './migrations/0009-gc.js';
 
 export type { Dialect };
@@ -26,6 +27,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_access_lifecycle': accessLifecycle(context),
     '0005_protection': protection(context),
     '0006_audit_and_alerts': auditAndAlerts(context),
+    '0007_compact_blob_index': compactBlobIndex(context),
     '0009_gc': gc(context),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * @module db/schema
- * The vault's metadata tables as Kysely sees them. Times are milliseconds since the epoch; blob
- * ids and pack names are lowercase hex.
+ * The vault's metadata tables as Kysely sees them. Times are milliseconds since the epoch; ids
+ * are lowercase hex except in the blob index (binary, see blob-index/).
  */
 import type { Generated, Selectable } from 'kysely';
 
@@ -81,8 +81,15 @@ export interface GrantTable {
   created_at: number;
 }
 
+/**
+ * Packs and blobs are read and written only through blob-index/, which owns their storage
+ * format (binary ids, integer references; migration 0007).
+ */
 export interface PackTable {
+  /** Surrogate key blob rows refer to; never reused (AUTOINCREMENT / identity). */
+  seq: Generated<number>;
   keyring_id: string;
+  /** Lowercase hex of the pack's SHA-256. */
   name: string;
   size: number;
   blobs: number;
@@ -100,10 +107,19 @@ export interface PackTable {
 
 export type PackState = 'ok' | 'missing' | 'damaged';
 
-export interface BlobTable {
+/** A small integer per keyring, so that each blob row holds 1–4 bytes instead of the text id. */
+export interface KeyringRefTable {
+  seq: Generated<number>;
   keyring_id: string;
-  id: string;
-  pack: string;
+}
+
+export interface BlobTable {
+  /** keyring_refs.seq of the blob's keyring. */
+  keyring: number;
+  /** The blob's 32-byte id. */
+  id: Buffer;
+  /** packs.seq of the pack that holds it. */
+  pack: number;
   offset: number;
   length: number;
   type: number;
@@ -298,6 +314,7 @@ export interface Database {
   grants: GrantTable;
   packs: PackTable;
   blobs: BlobTable;
+  keyring_refs: KeyringRefTable;
   points: PointTable;
   settings: SettingTable;
   audit_chains: AuditChainTable;

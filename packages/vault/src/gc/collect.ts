@@ -85,7 +85,7 @@ export async function collectKeyring(
   options: GcOptions,
   progress: () => Promise<void> = () => Promise.resolve(),
 ): Promise<GcResult> {
-  const index = new GcIndex(vault.db, vault.dialect);
+  const index = new GcIndex(vault.db);
   const result = emptyResult();
   const now = vault.now();
   // Strictly before this run: a blob this run condemns is never deleted by it.
@@ -192,7 +192,7 @@ export async function collectKeyring(
   for (let i = 0; i < expiredPacks.length; i += WRITE_BATCH) {
     // The rows first: an upload of the same pack from then on stores its file again.
     const names = expiredPacks.slice(i, i + WRITE_BATCH);
-    for (const name of await index.deleteCondemnedPacks(keyringId, names, cutoff)) {
+    for (const name of await index.deletePacks(keyringId, names)) {
       await vault.store.delete(packKey(keyringId, name));
       result.packsDeleted++;
     }
@@ -219,7 +219,7 @@ export async function collectVault(
   options: GcOptions,
   progress: () => Promise<void> = () => Promise.resolve(),
 ): Promise<GcResult> {
-  const index = new GcIndex(vault.db, vault.dialect);
+  const index = new GcIndex(vault.db);
   const total = emptyResult();
   for (const keyringId of await index.keyrings(vaultId)) {
     addResult(total, await collectKeyring(vault, keyringId, options, progress));

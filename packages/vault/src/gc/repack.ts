@@ -17,7 +17,7 @@ import {
 import type { VaultContext } from '../context.js';
 import { markPack, readFailure } from '../pack-health.js';
 import { packKey } from '../pack-keys.js';
-import type { BlobMove, GcBlob, GcIndex, GcPack } from './gc-index.js';
+import type { GcBlob, GcIndex, GcPack } from './gc-index.js';
 
 /** A blob header in an old pack differs from its row. */
 class DamagedPack extends Error {}
@@ -82,7 +82,6 @@ export async function repack(
     blobsMoved: 0,
   };
   const writer = new PackWriter({ targetSize });
-  let moves: BlobMove[] = [];
 
   const flush = async (): Promise<void> => {
     if (writer.count === 0) return;
@@ -99,15 +98,21 @@ export async function repack(
       // The same bytes stored already (a run that stopped after the put): they are these.
       if (!(error instanceof AlreadyExistsError)) throw error;
     }
-    result.blobsMoved += await index.addPack(
+    await index.addPack(
       keyringId,
-      { name: pack.name, size: pack.size, blobs: pack.entries.length },
-      moves,
+      { name: pack.name, size: pack.size },
+      pack.entries.map((e) => ({
+        id: e.id.toString('hex'),
+        offset: e.offset,
+        length: e.length,
+        type: e.type,
+        refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
+      })),
       vault.now(),
     );
+    result.blobsMoved += pack.entries.length;
     result.packsWritten++;
     result.bytesWritten += pack.size;
-    moves = [];
   };
 
   for (const old of packs) {
@@ -141,19 +146,7 @@ export async function repack(
           } catch {
             throw new DamagedPack();
           }
-          const delta = writer.size - row.offset;
           writer.add(row.id, type, sealed, splitRefs(row.refs));
-          const last = moves[moves.length - 1];
-          if (last?.fromPack === old.name && last.fromEnd === row.offset && last.delta === delta) {
-            last.fromEnd = row.offset + row.length;
-          } else {
-            moves.push({
-              fromPack: old.name,
-              fromStart: row.offset,
-              fromEnd: row.offset + row.length,
-              delta,
-            });
-          }
           if (writer.full) await flush();
         }
       }

@@ -7,6 +7,7 @@ import { EntityId, ROUTES, TenantList, TokenList } from '@coffer/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
+import { deleteKeyrings } from '../blob-index/index.js';
 import { packPrefix } from '../pack-keys.js';
 import { requireAdmin, requireUser, userVault } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
@@ -201,8 +202,7 @@ export function accessRoutes(app: FastifyInstance): void {
           .where((eb) => eb.or([eb('agent_id', 'in', agents), eb('grantee_id', 'in', agents)]))
           .execute();
         await trx.deleteFrom('tokens').where('agent_id', 'in', agents).execute();
-        await trx.deleteFrom('blobs').where('keyring_id', 'in', rings).execute();
-        await trx.deleteFrom('packs').where('keyring_id', 'in', rings).execute();
+        await deleteKeyrings(trx, ids);
         await trx.deleteFrom('agents').where('vault_id', '=', vault.id).execute();
         await trx.deleteFrom('keyrings').where('vault_id', '=', vault.id).execute();
         await trx.deleteFrom('registrations').where('vault_id', '=', vault.id).execute();

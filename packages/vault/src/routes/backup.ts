@@ -23,9 +23,9 @@ import {
 } from '@coffer/core';
 import { StorageFullError } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
+import { getPack, insertPack, lookup, markClosed, reviveBlobs } from '../blob-index/index.js';
 import { checkClosure } from '../closure.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
@@ -34,31 +34,9 @@ import { HttpError } from '../plugins/errors.js';
 import { packKey } from '../pack-keys.js';
 import { pointView } from '../views.js';
 
-const INSERT_BATCH = 400;
-
 /** Registers the backup routes. */
 export function backupRoutes(app: FastifyInstance): void {
   const { db } = app.vault;
-
-  /**
-   * Rows of `ids` whose pack is ok, with the pack's recorded size. A blob GC condemned counts
-   * as absent, so a backup that starts after the condemnation uploads it again (docs/gc.md).
-   */
-  function storedBlobs(keyringId: string, ids: string[]) {
-    return db
-      .selectFrom('blobs')
-      .innerJoin('packs', (join) =>
-        join
-          .onRef('packs.keyring_id', '=', 'blobs.keyring_id')
-          .onRef('packs.name', '=', 'blobs.pack'),
-      )
-      .select(['blobs.id', 'blobs.pack', 'packs.size'])
-      .where('blobs.keyring_id', '=', keyringId)
-      .where('blobs.id', 'in', ids)
-      .where('packs.state', '=', 'ok')
-      .where('blobs.condemned_at', 'is', null)
-      .execute();
-  }
 
   app.post(
     ROUTES.blobsExist,
@@ -69,14 +47,15 @@ export function backupRoutes(app: FastifyInstance): void {
     async (request) => {
       const agent = requireAgent(request);
       const { ids } = request.body as { ids: string[] };
-      const present = new Set<string>();
-      for (let i = 0; i < ids.length; i += INSERT_BATCH) {
-        const rows = await storedBlobs(agent.keyring_id, ids.slice(i, i + INSERT_BATCH));
-        // "Stored" must be true even when a pack file went away behind the vault's back.
-        const packs = new Map(rows.map((r) => [r.pack, r.size]));
-        const bad = await confirmPacks(app.vault, agent.keyring_id, packs);
-        for (const row of rows) if (!bad.has(row.pack)) present.add(row.id);
-      }
+      // A blob GC condemned counts as absent, so a backup that starts after the condemnation
+      // uploads it again (docs/gc.md).
+      const rows = (await lookup(db, agent.keyring_id, ids)).filter(
+        (r) => r.packState === 'ok' && r.condemnedAt === null,
+      );
+      // "Stored" must be true even when a pack file went away behind the vault's back.
+      const packs = new Map(rows.map((r) => [r.pack, r.packSize]));
+      const bad = await confirmPacks(app.vault, agent.keyring_id, packs);
+      const present = new Set(rows.filter((r) => !bad.has(r.pack)).map((r) => r.id));
       return { missing: ids.filter((id) => !present.has(id)) };
     },
   );
@@ -122,12 +101,7 @@ export function backupRoutes(app: FastifyInstance): void {
       }
       let created = true;
       const key = packKey(agent.keyring_id, name);
-      const known = await db
-        .selectFrom('packs')
-        .select(['state', 'size'])
-        .where('keyring_id', '=', agent.keyring_id)
-        .where('name', '=', name)
-        .executeTakeFirst();
+      const known = await getPack(db, agent.keyring_id, name);
       const stored = known ? await app.vault.store.head(key) : undefined;
       // A pack found missing or damaged is replaced by these verified bytes of the same name.
       const replace = known !== undefined && (known.state !== 'ok' || stored?.size !== known.size);
@@ -156,62 +130,19 @@ export function backupRoutes(app: FastifyInstance): void {
         if (created) await app.vault.store.delete(key);
         throw error;
       }
-      const now = app.vault.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('packs')
-          .values({
-            keyring_id: agent.keyring_id,
-            name,
-            size,
-            blobs: entries.length,
-            created_at: now,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['keyring_id', 'name'])
-              .doUpdateSet({ state: 'ok', checked_at: now, condemned_at: null })
-              // A pack GC condemned is in use again once its blobs are indexed here again.
-              .where((eb) =>
-                eb.or([eb('packs.state', '!=', 'ok'), eb('packs.condemned_at', 'is not', null)]),
-              ),
-          )
-          .execute();
-        for (let i = 0; i < entries.length; i += INSERT_BATCH) {
-          const rows = entries.slice(i, i + INSERT_BATCH).map((e) => ({
-            keyring_id: agent.keyring_id,
-            id: idHex(e.id),
-            pack: name,
-            offset: e.offset,
-            length: e.length,
-            type: e.type,
-            refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
-          }));
-          await trx
-            .insertInto('blobs')
-            .values(rows)
-            .onConflict((oc) =>
-              oc
-                .columns(['keyring_id', 'id'])
-                .doUpdateSet((eb) => ({
-                  pack: eb.ref('excluded.pack'),
-                  offset: eb.ref('excluded.offset'),
-                  length: eb.ref('excluded.length'),
-                  type: eb.ref('excluded.type'),
-                  refs: eb.ref('excluded.refs'),
-                  closed: 0,
-                  condemned_at: null,
-                }))
-                // A copy indexed in a pack that is not ok moves here (old points heal too);
-                // the rows of a damaged pack are never deleted, as most of it may still read.
-                // A blob GC condemned moves here too and lives again (docs/gc.md).
-                .where(
-                  sql<boolean>`blobs.condemned_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM packs p WHERE p.keyring_id = blobs.keyring_id AND p.name = blobs.pack AND p.state = 'ok')`,
-                ),
-            )
-            .execute();
-        }
-      });
+      await insertPack(
+        db,
+        agent.keyring_id,
+        { name, size },
+        entries.map((e) => ({
+          id: idHex(e.id),
+          offset: e.offset,
+          length: e.length,
+          type: e.type,
+          refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
+        })),
+        { now: app.vault.now() },
+      );
       return { name, blobs: entries.length, size, created };
     },
   );
@@ -243,12 +174,7 @@ export function backupRoutes(app: FastifyInstance): void {
         if (existing.agent_id !== agent.id) throw new HttpError('ALREADY_EXISTS', 'point exists');
         return reply.status(200).send(pointView(existing));
       }
-      const manifest = await db
-        .selectFrom('blobs')
-        .select('type')
-        .where('keyring_id', '=', agent.keyring_id)
-        .where('id', '=', body.manifest)
-        .executeTakeFirst();
+      const [manifest] = await lookup(db, agent.keyring_id, [body.manifest]);
       if (manifest && manifest.type !== 3) {
         throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);
       }
@@ -281,38 +207,16 @@ export function backupRoutes(app: FastifyInstance): void {
       await db.transaction().execute(async (trx) => {
         // Blobs GC condemned live again with this point; one GC deleted meanwhile (its grace
         // ran out during this backup) fails the commit, and the agent uploads it again.
-        for (let i = 0; i < condemned.length; i += INSERT_BATCH) {
-          const batch = condemned.slice(i, i + INSERT_BATCH);
-          const revived = await trx
-            .updateTable('blobs')
-            .set({ condemned_at: null })
-            .where('keyring_id', '=', agent.keyring_id)
-            .where('id', 'in', batch)
-            .executeTakeFirst();
-          if (Number(revived.numUpdatedRows) !== batch.length) {
-            const present = await trx
-              .selectFrom('blobs')
-              .select('id')
-              .where('keyring_id', '=', agent.keyring_id)
-              .where('id', 'in', batch)
-              .execute();
-            const kept = new Set(present.map((p) => p.id));
-            throw new HttpError(
-              'CLOSURE_INCOMPLETE',
-              'blobs this point refers to were collected during the backup; upload them and commit again',
-              batch.filter((id) => !kept.has(id)),
-            );
-          }
+        const gone = await reviveBlobs(trx, agent.keyring_id, condemned);
+        if (gone.length > 0) {
+          throw new HttpError(
+            'CLOSURE_INCOMPLETE',
+            'blobs this point refers to were collected during the backup; upload them and commit again',
+            gone,
+          );
         }
         row.item_id = (await ensureItem(trx, agent, body.item, row.created_at)).id;
-        for (let i = 0; i < walked.length; i += INSERT_BATCH) {
-          await trx
-            .updateTable('blobs')
-            .set({ closed: epoch })
-            .where('keyring_id', '=', agent.keyring_id)
-            .where('id', 'in', walked.slice(i, i + INSERT_BATCH))
-            .execute();
-        }
+        await markClosed(trx, agent.keyring_id, walked, epoch);
         await trx.insertInto('points').values(row).execute();
       });
       return reply.status(201).send(pointView(row));

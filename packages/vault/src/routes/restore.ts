@@ -16,12 +16,12 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
+import { getPack, listPacks, lookup } from '../blob-index/index.js';
 import { readableAgent } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
 import { markPack, readFailure, recheckPack } from '../pack-health.js';
 import { packKey } from '../pack-keys.js';
 
-const BATCH = 400;
 const RANGE = /^bytes=(\d{1,15})-(\d{1,15})$/;
 /** Largest single ranged read; agents coalesce nearby blobs up to this. */
 const MAX_RANGE = 128 * 1024 * 1024;
@@ -41,25 +41,17 @@ export function restoreRoutes(app: FastifyInstance): void {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);
       const { ids } = request.body as { ids: string[] };
-      const found = new Map<
-        string,
-        { id: string; pack: string; offset: number; length: number; type: number }
-      >();
-      for (let i = 0; i < ids.length; i += BATCH) {
-        const rows = await db
-          .selectFrom('blobs')
-          .select(['id', 'pack', 'offset', 'length', 'type'])
-          .where('keyring_id', '=', agent.keyring_id)
-          .where('id', 'in', ids.slice(i, i + BATCH))
-          .execute();
-        for (const row of rows) found.set(row.id, row);
-      }
+      const found = new Map(
+        (await lookup(db, agent.keyring_id, ids)).map((r) => [r.id, r] as const),
+      );
       const locations = [];
       const missing = [];
       for (const id of ids) {
         const row = found.get(id);
-        if (row) locations.push(row);
-        else missing.push(id);
+        if (row) {
+          const { pack, offset, length, type } = row;
+          locations.push({ id, pack, offset, length, type });
+        } else missing.push(id);
       }
       return { locations, missing };
     },
@@ -71,13 +63,8 @@ export function restoreRoutes(app: FastifyInstance): void {
     async (request) => {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);
-      const rows = await db
-        .selectFrom('packs')
-        .select(['name', 'size'])
-        .where('keyring_id', '=', agent.keyring_id)
-        .orderBy('name')
-        .execute();
-      return { packs: rows };
+      const packs = await listPacks(db, agent.keyring_id);
+      return { packs: packs.map(({ name, size }) => ({ name, size })) };
     },
   );
 
@@ -87,12 +74,7 @@ export function restoreRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
       const agent = await readableAgent(app, request, agentId);
-      const pack = await db
-        .selectFrom('packs')
-        .select('size')
-        .where('keyring_id', '=', agent.keyring_id)
-        .where('name', '=', name)
-        .executeTakeFirst();
+      const pack = await getPack(db, agent.keyring_id, name);
       if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
       const key = packKey(agent.keyring_id, name);
       const range = request.headers.range;

@@ -16,7 +16,7 @@ export function gc(_context: MigrationContext): Migration {
         .createIndex('blobs_pack')
         .ifNotExists()
         .on('blobs')
-        .columns(['keyring_id', 'pack'])
+        .columns(['keyring', 'pack'])
         .execute();
       // Several vault instances may queue a GC of one vault at once: the index keeps one.
       await sql`CREATE UNIQUE INDEX jobs_vault_active_gc ON jobs (vault_id)

@@ -1,0 +1,27 @@
+/**
+ * @module blob-index
+ * The vault's index of what it stores: which packs each keyring has, and where in them each
+ * blob is. Every query on the `packs`, `blobs` and `keyring_refs` tables goes through here, so
+ * their storage format stays private (migration 0007: binary ids, integer keyring and pack
+ * references). At this boundary ids and pack names are lowercase hex strings and refs are
+ * concatenated 32-byte ids, as in the API; only `knownIds` yields raw ids, for a byte stream.
+ *
+ * The index is a cache of the pack footers, which stay the source of truth: uploading a pack
+ * again re-indexes its footer (routes/backup.ts). Functions take a Kysely instance or a
+ * transaction; `insertPack` opens its own transaction and so needs the former.
+ */
+export {
+  blobsInPack,
+  condemnBlobs,
+  condemnPacks,
+  deleteCondemnedBlobs,
+  reviveBlobs,
+  revivePack,
+} from './condemn.js';
+export { deleteBlobs, deleteKeyrings } from './delete.js';
+export { insertPack, type BlobEntry, type InsertPackOptions } from './insert-pack.js';
+export { knownIds } from './known-ids.js';
+export { lookup, type BlobLocation } from './lookup.js';
+export { markClosed } from './closed.js';
+export { deletePacks, getPack, listPacks, setPackState, type PackInfo } from './packs.js';
+export { scanBlobs } from './scan.js';

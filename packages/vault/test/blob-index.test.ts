@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
+import {
+  deleteBlobs,
+  deleteKeyrings,
+  deletePacks,
+  getPack,
+  insertPack,
+  knownIds,
+  listPacks,
+  lookup,
+  markClosed,
+  scanBlobs,
+  setPackState,
+  type BlobEntry,
+} from '../src/blob-index/index.js';
+import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
+
+const hex = (name: string): string => createHash('sha256').update(name).digest('hex');
+const entry = (name: string, offset: number, type = 1, refs: string[] = []): BlobEntry => ({
+  id: hex(name),
+  offset,
+  length: 10,
+  type,
+  refs: refs.length > 0 ? Buffer.from(refs.map(hex).join(''), 'hex') : null,
+});
+
+describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
+  let meta: MetadataDb;
+  let pgDb: TestDb | undefined;
+
+  beforeEach(async () => {
+    pgDb = dialect === 'postgres' ? await createPgDatabase() : undefined;
+    meta = await openMetadataDb(pgDb?.url ?? 'sqlite:');
+    for (const id of ['kr_a', 'kr_b']) {
+      await meta.db
+        .insertInto('keyrings')
+        .values({ id, vault_id: 'vt_1', json: '{}', created_at: 1, join_key: null })
+        .execute();
+    }
+  });
+
+  afterEach(async () => {
+    await meta.close();
+    await pgDb?.drop();
+  });
+
+  const epochOf = async (id: string) =>
+    (
+      await meta.db
+        .selectFrom('keyrings')
+        .select('closure_epoch')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+    ).closure_epoch;
+
+  it('moves a blob to a new upload only while its pack is not ok, and repacking moves it always', async () => {
+    const { db } = meta;
+    await insertPack(db, 'kr_a', { name: hex('p1'), size: 100 }, [entry('t', 0, 2, ['d'])], {
+      now: 1,
+    });
+    await markClosed(db, 'kr_a', [hex('t')], 7);
+    // An ok pack keeps its rows when another upload holds the same blob.
+    await insertPack(db, 'kr_a', { name: hex('p2'), size: 100 }, [entry('t', 50, 2, ['d'])], {
+      now: 2,
+    });
+    let [t] = await lookup(db, 'kr_a', [hex('t')]);
+    expect([t?.pack, t?.offset, t?.closed]).toEqual([hex('p1'), 0, 7]);
+    // Once p1 is found missing, the next upload of the blob takes it, without its flag.
+    expect(await setPackState(db, 'kr_a', hex('p1'), 'missing', 3, { onlyIfChanged: true })).toBe(
+      true,
+    );
+    expect(await setPackState(db, 'kr_a', hex('p1'), 'missing', 4, { onlyIfChanged: true })).toBe(
+      false,
+    );
+    await insertPack(db, 'kr_a', { name: hex('p2'), size: 100 }, [entry('t', 50, 2, ['d'])], {
+      now: 5,
+    });
+    [t] = await lookup(db, 'kr_a', [hex('t')]);
+    expect([t?.pack, t?.offset, t?.closed, t?.packState]).toEqual([hex('p2'), 50, 0, 'ok']);
+    expect(t?.refs?.toString('hex')).toBe(hex('d'));
+    // Repacking moves rows out of an ok pack and keeps their closure flags.
+    await markClosed(db, 'kr_a', [hex('t')], 8);
+    await insertPack(db, 'kr_a', { name: hex('p3'), size: 100 }, [entry('t', 20, 2, ['d'])], {
+      now: 6,
+      move: 'all',
+    });
+    [t] = await lookup(db, 'kr_a', [hex('t')]);
+    expect([t?.pack, t?.offset, t?.closed]).toEqual([hex('p3'), 20, 8]);
+    // A missing pack uploaded again is ok again, checked at upload time.
+    await insertPack(db, 'kr_a', { name: hex('p1'), size: 100 }, [entry('t', 0, 2, ['d'])], {
+      now: 9,
+    });
+    expect(await getPack(db, 'kr_a', hex('p1'))).toMatchObject({ state: 'ok', checkedAt: 9 });
+  });
+
+  it('keeps keyrings apart, scans and streams ids in batches, deletes only unreferenced packs', async () => {
+    const { db } = meta;
+    const many = Array.from({ length: 2345 }, (_, i) => entry(`b${i}`, i * 10));
+    await insertPack(db, 'kr_a', { name: hex('big'), size: 30_000 }, many, { now: 1 });
+    await insertPack(db, 'kr_a', { name: hex('small'), size: 10 }, [entry('s', 0)], { now: 2 });
+    await insertPack(db, 'kr_b', { name: hex('big'), size: 30_000 }, [entry('b0', 0)], { now: 3 });
+    await setPackState(db, 'kr_a', hex('small'), 'damaged', 4);
+
+    const scanned: string[] = [];
+    let batches = 0;
+    for await (const batch of scanBlobs(db, 'kr_a', { batch: 1000 })) {
+      batches++;
+      scanned.push(...batch.map((b) => b.id));
+    }
+    const everything = [...many.map((e) => e.id), hex('s')].sort();
+    expect(scanned).toEqual(everything);
+    expect(batches).toBe(3);
+    const known: string[] = [];
+    for await (const chunk of knownIds(db, 'kr_a', { batch: 500 })) {
+      for (let i = 0; i < chunk.length; i += 32) known.push(chunk.toString('hex', i, i + 32));
+    }
+    expect(known).toEqual(many.map((e) => e.id).sort());
+    expect((await lookup(db, 'kr_b', everything)).map((l) => l.id)).toEqual([hex('b0')]);
+    expect((await listPacks(db, 'kr_b')).map((p) => p.name)).toEqual([hex('big')]);
+
+    // A pack still referred to stays; one emptied by deleting its rows goes.
+    const before = await epochOf('kr_a');
+    expect(await deletePacks(db, 'kr_a', [hex('big'), hex('small')])).toEqual([]);
+    expect(await deleteBlobs(db, 'kr_a', [hex('s'), hex('not-there')])).toBe(1);
+    expect(await deletePacks(db, 'kr_a', [hex('big'), hex('small')])).toEqual([hex('small')]);
+    expect(await epochOf('kr_a')).toBeGreaterThan(before);
+    expect(await epochOf('kr_b')).toBe(1);
+
+    await deleteKeyrings(db, ['kr_a']);
+    expect(await lookup(db, 'kr_a', everything)).toEqual([]);
+    expect(await listPacks(db, 'kr_a')).toEqual([]);
+    expect((await lookup(db, 'kr_b', [hex('b0')])).length).toBe(1);
+  });
+});
