@@ -6,8 +6,8 @@
  * The data is synthetic: blobs are 48 bytes with a valid header (the vault cannot open blobs,
  * and GC never needs to), ids are random, each point has a manifest, a root tree and 98 new data
  * blobs, and its tree refers to its own and the previous point's data (so points share data as
- * incremental backups do). Everything is stored through the vault's own upload and commit
- * routes (in process, before the vault process starts), so the index is what uploads build.
+ * incremental backups do). Packs are stored and indexed with the upload route's own functions
+ * and points recorded as a commit records them (in process, before the vault process starts).
  *
  * Run: `npm run build && node --conditions=@coffer/source --import tsx bench/gc.ts`
  * (BENCH_GC_POINTS=1000 for a quick run; not part of npm test).
@@ -22,7 +22,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openMetadataDb } from '../packages/vault/src/db/connect.js';
+import { insertPack } from '../packages/vault/src/blob-index/index.js';
 import { LifecycleRunner } from '../packages/vault/src/lifecycle/runner.js';
+import { packKey } from '../packages/vault/src/pack-keys.js';
 import { buildServer } from '../packages/vault/src/server.js';
 
 const POINTS = Number(process.env.BENCH_GC_POINTS ?? 10_000);
@@ -160,7 +162,8 @@ try {
       keyring: JSON.stringify(keyring.json),
     },
   });
-  const agentToken = registered.json<{ token: string }>().token;
+  const agent = registered.json<{ agent: { id: string } }>().agent;
+  const store = new FsBlobStore(join(dataDir, 'blobs'));
   let previous: Buffer[] = [];
   const manifests: string[] = [];
   for (let p = 0; p < POINTS; p++) {
@@ -172,20 +175,40 @@ try {
     const manifestId = randomBytes(32);
     writer.add(manifestId, BlobType.manifest, sealed(BlobType.manifest), [treeId]);
     const pack = writer.finish();
-    await call(
-      'PUT',
-      route(ROUTES.packUpload, { pack: pack.name }),
-      agentToken,
-      Buffer.concat(pack.bytes),
+    // What the upload route does once a pack is verified: store it, then index its footer.
+    await store.put(packKey(keyring.json.id, pack.name), Buffer.concat(pack.bytes));
+    const now = Date.now();
+    await insertPack(
+      meta.db,
+      keyring.json.id,
+      { name: pack.name, size: pack.size },
+      pack.entries.map((e) => ({
+        id: e.id.toString('hex'),
+        offset: e.offset,
+        length: e.length,
+        type: e.type,
+        refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
+      })),
+      { now },
     );
-    await call('POST', ROUTES.points, agentToken, {
-      item: 'bench',
-      manifest: manifestId.toString('hex'),
-      hostname: 'bench',
-      startTime: new Date().toISOString(),
-      endTime: new Date().toISOString(),
-      stats: STATS,
-    });
+    // What a commit records (its closure holds by construction).
+    await meta.db
+      .insertInto('points')
+      .values({
+        id: manifestId.toString('hex'),
+        vault_id: vault.id,
+        agent_id: agent.id,
+        keyring_id: keyring.json.id,
+        item: 'bench',
+        parent: null,
+        hostname: 'bench',
+        start_time: now,
+        end_time: now,
+        created_at: now,
+        stats: JSON.stringify(STATS),
+        item_id: null,
+      })
+      .execute();
     manifests.push(manifestId.toString('hex'));
     previous = own;
     if ((p + 1) % 1000 === 0) console.log(`synthesised ${p + 1} points`);

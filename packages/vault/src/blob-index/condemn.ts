@@ -128,39 +128,61 @@ export async function blobsInPack(
   name: string,
 ): Promise<BlobLocation[]> {
   const keyring = await findKeyringRef(db, keyringId);
-  if (keyring === undefined) return [];
-  const rows = await db
+  const pack = await db
+    .selectFrom('packs')
+    .select('seq')
+    .where('keyring_id', '=', keyringId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (keyring === undefined || !pack) return [];
+  // The ids first, from the (keyring, pack) index alone: SQLite would otherwise prefer the
+  // primary key (keyring, id) and scan the keyring's every row. Then each row by its key.
+  const ids = await db
     .selectFrom('blobs')
-    .innerJoin('packs', 'packs.seq', 'blobs.pack')
-    .select([
-      'blobs.id',
-      'packs.name',
-      'blobs.offset',
-      'blobs.length',
-      'blobs.type',
-      'blobs.refs',
-      'blobs.closed',
-      'packs.size',
-      'packs.state',
-      'blobs.condemned_at',
-    ])
-    .where('blobs.keyring', '=', keyring)
-    .where('packs.keyring_id', '=', keyringId)
-    .where('packs.name', '=', name)
-    .orderBy('blobs.offset')
+    .select('id')
+    .where('keyring', '=', keyring)
+    .where('pack', '=', pack.seq)
     .execute();
-  return rows.map((row) => ({
-    id: row.id.toString('hex'),
-    pack: row.name,
-    offset: row.offset,
-    length: row.length,
-    type: row.type,
-    refs: row.refs,
-    closed: row.closed,
-    packSize: row.size,
-    packState: row.state,
-    condemnedAt: row.condemned_at ?? null,
-  }));
+  const out: BlobLocation[] = [];
+  for (const batch of slices(
+    ids.map((r) => r.id),
+    ID_BATCH,
+  )) {
+    const rows = await db
+      .selectFrom('blobs')
+      .innerJoin('packs', 'packs.seq', 'blobs.pack')
+      .select([
+        'blobs.id',
+        'packs.name',
+        'blobs.offset',
+        'blobs.length',
+        'blobs.type',
+        'blobs.refs',
+        'blobs.closed',
+        'packs.size',
+        'packs.state',
+        'blobs.condemned_at',
+      ])
+      .where('blobs.keyring', '=', keyring)
+      .where('blobs.id', 'in', batch)
+      .where('blobs.pack', '=', pack.seq)
+      .execute();
+    for (const row of rows) {
+      out.push({
+        id: row.id.toString('hex'),
+        pack: row.name,
+        offset: row.offset,
+        length: row.length,
+        type: row.type,
+        refs: row.refs,
+        closed: row.closed,
+        packSize: row.size,
+        packState: row.state,
+        condemnedAt: row.condemned_at ?? null,
+      });
+    }
+  }
+  return out.sort((a, b) => a.offset - b.offset);
 }
 
 /**
@@ -173,7 +195,8 @@ export async function condemnPacks(
   names: readonly string[],
   now: number,
 ): Promise<string[]> {
-  if (names.length === 0) return [];
+  const keyring = await findKeyringRef(db, keyringId);
+  if (names.length === 0 || keyring === undefined) return [];
   return db.transaction().execute(async (trx) => {
     const done: string[] = [];
     for (const name of names) {
@@ -188,6 +211,8 @@ export async function condemnPacks(
             exists(
               selectFrom('blobs')
                 .select(sql<number>`1`.as('one'))
+                // With the keyring, the (keyring, pack) index answers; without it, a scan.
+                .where('blobs.keyring', '=', keyring)
                 .whereRef('blobs.pack', '=', 'packs.seq'),
             ),
           ),

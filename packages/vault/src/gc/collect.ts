@@ -112,9 +112,11 @@ export async function collectKeyring(
   // Sweep: condemn the unreachable, revive the reachable, delete what stayed condemned. Writes
   // go in batches of WRITE_BATCH ids, each one transaction (one sync of the database).
   const tally = new Map<string, PackTally>();
-  // A footer entry is an id, a type, two or three varints and the refs: live bytes too.
+  // A footer entry is an id, a type byte, three varints and the refs: live bytes too. Counted
+  // at its smallest (36 bytes and the refs), so a pack whose every blob is live stays below
+  // its size (the footer's head and the trailer are not counted).
   const cost = (row: { length: number; refs: Buffer | null }): number =>
-    row.length + 44 + (row.refs?.length ?? 0);
+    row.length + 36 + (row.refs?.length ?? 0);
   const count = (pack: string, length: number, live: boolean): void => {
     const t = tally.get(pack) ?? { rows: 0, live: 0, pending: 0 };
     t.rows++;
