@@ -22,6 +22,12 @@ import type { GcBlob, GcIndex, GcPack } from './gc-index.js';
 /** A blob header in an old pack differs from its row. */
 class DamagedPack extends Error {}
 
+/**
+ * Most blobs in one new pack: a pack is cut at its target size in blob bytes, but a pack of
+ * tiny blobs would otherwise hold hundreds of thousands of footer entries in memory at once.
+ */
+const MAX_PACK_BLOBS = 20_000;
+
 /** Largest single ranged read of an old pack. */
 const MAX_READ = 8 * 1024 * 1024;
 
@@ -147,7 +153,7 @@ export async function repack(
             throw new DamagedPack();
           }
           writer.add(row.id, type, sealed, splitRefs(row.refs));
-          if (writer.full) await flush();
+          if (writer.full || writer.count >= MAX_PACK_BLOBS) await flush();
         }
       }
     } catch (error) {
