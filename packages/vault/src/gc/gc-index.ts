@@ -80,9 +80,13 @@ export class GcIndex {
     return rows.map((r) => r.id);
   }
 
-  /** About how many blob rows the keyring has (to size the mark set): its packs' counts. */
+  /**
+   * About how many blob rows the keyring has (to size the mark set): the blob counts of its
+   * packs in use (a condemned pack has no row pointing into it).
+   */
   async blobCount(keyringId: string): Promise<number> {
-    return (await listPacks(this.db, keyringId)).reduce((n, p) => n + p.blobs, 0);
+    const packs = await listPacks(this.db, keyringId);
+    return packs.reduce((n, p) => (p.condemnedAt === null ? n + p.blobs : n), 0);
   }
 
   /**
