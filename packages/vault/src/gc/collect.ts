@@ -10,7 +10,7 @@ import type { VaultContext } from '../context.js';
 import { packKey } from '../pack-keys.js';
 import { GcIndex, type GcPack } from './gc-index.js';
 import { IdQueue, IdSet } from './id-set.js';
-import { repack } from './repack.js';
+import { MAX_PACK_BLOBS, repack } from './repack.js';
 
 const BATCH = 500;
 /** Ids per write transaction of the sweep (one sync of the database each). */
@@ -186,7 +186,9 @@ export async function collectKeyring(
     // would only move garbage.
     if (pack.state !== 'ok' || t.pending > 0) continue;
     if (t.live < pack.size * options.repackBelow) lowLive.push(pack);
-    else if (pack.size < options.smallPackBytes) small.push(pack);
+    // Small in bytes and in blobs: a pack cut at MAX_PACK_BLOBS tiny blobs is as full as it
+    // gets, and merging it again every run would only copy it around.
+    else if (pack.size < options.smallPackBytes && t.rows < MAX_PACK_BLOBS / 2) small.push(pack);
   }
   for (let i = 0; i < empty.length; i += WRITE_BATCH) {
     await index.condemnPacks(keyringId, empty.slice(i, i + WRITE_BATCH), now);

@@ -26,7 +26,7 @@ class DamagedPack extends Error {}
  * Most blobs in one new pack: a pack is cut at its target size in blob bytes, but a pack of
  * tiny blobs would otherwise hold hundreds of thousands of footer entries in memory at once.
  */
-const MAX_PACK_BLOBS = 20_000;
+export const MAX_PACK_BLOBS = 20_000;
 
 /** Largest single ranged read of an old pack. */
 const MAX_READ = 8 * 1024 * 1024;
