@@ -11,6 +11,7 @@ export * from './restore.js';
 export * from './policies.js';
 export * from './items.js';
 export * from './jobs.js';
+export * from './gc.js';
 export * from './routes.js';
 export * from './audit.js';
 export * from './alerts.js';

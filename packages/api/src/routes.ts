@@ -45,6 +45,7 @@ export const ROUTES = {
   itemStop: '/v1/items/:item/stop',
   agentRestores: '/v1/agents/:agent/restores',
   vaultJobs: '/v1/vaults/:vault/jobs',
+  vaultGc: '/v1/vaults/:vault/gc',
   agentJobs: '/v1/agents/:agent/jobs',
   job: '/v1/jobs/:job',
   jobCancel: '/v1/jobs/:job/cancel',

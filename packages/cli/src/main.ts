@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, reportError, reportUsageError } from './exit.js';
 import { addAdminCommands } from './program/admin.js';
 import { addAlertCommands } from './program/alerts.js';
+import { addGcCommands } from './program/gc.js';
 import { addAuditCommands } from './program/audit.js';
 import { addDataCommands } from './program/data.js';
 import { example, type Action, type Lazy } from './program/options.js';
@@ -45,6 +46,7 @@ export function buildProgram(run: (status: Promise<number>) => void, json = fals
   addAuditCommands(program, lazy);
   addAdminCommands(program, lazy);
   addProtectionCommands(program, lazy);
+  addGcCommands(program, lazy);
   return program;
 }
 

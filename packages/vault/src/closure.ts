@@ -17,6 +17,11 @@ export interface ClosureResult {
   walked: string[];
   /** The keyring's closure epoch when the walk began: the value to mark `walked` with. */
   epoch: number;
+  /**
+   * Blobs of the closure that GC condemned (docs/gc.md): stored still, and revived by the
+   * commit in its transaction, which fails if GC deleted one meanwhile.
+   */
+  condemned: string[];
 }
 
 function splitRefs(refs: Buffer | null): string[] {
@@ -49,6 +54,7 @@ export async function checkClosure(
   const epoch = keyring.closure_epoch;
   const missing: string[] = [];
   const walked: string[] = [];
+  const condemned: string[] = [];
   const seen = new Set<string>([manifestId]);
   const packsChecked = new Map<string, boolean>();
   let frontier = [manifestId];
@@ -70,6 +76,7 @@ export async function checkClosure(
           if (missing.length < limit) missing.push(id);
           continue;
         }
+        if (row.condemnedAt !== null) condemned.push(id);
         if (row.type === 1 || row.closed === epoch) continue;
         walked.push(id);
         for (const ref of splitRefs(row.refs)) {
@@ -82,5 +89,5 @@ export async function checkClosure(
     }
     frontier = next;
   }
-  return { missing, walked, epoch };
+  return { missing, walked, epoch, condemned };
 }

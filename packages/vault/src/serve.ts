@@ -17,6 +17,7 @@ import { newSecret } from './secrets.js';
 import { buildServer } from './server.js';
 import { ensureTlsIdentity } from './tls.js';
 import { LifecycleRunner } from './lifecycle/runner.js';
+import type { GcSettings } from './gc/job.js';
 import { startTasks } from './lifecycle/tasks.js';
 import { TEST_CLOCK_ENV, vaultClock } from './history/test-clock.js';
 import { checkListenAddress, listenError } from './startup-errors.js';
@@ -36,6 +37,8 @@ export interface ServeOptions {
   mailFrom?: string;
   /** How long a running job may go without a progress report; default 3 minutes. */
   jobTimeoutMs?: number;
+  /** Garbage collection's grace period, repack threshold and schedule (docs/gc.md). */
+  gc?: Partial<GcSettings>;
 }
 
 export interface RunningVault {
@@ -168,7 +171,10 @@ async function start(options: ServeOptions, dataDir: string): Promise<RunningVau
     await meta.close();
     throw error;
   }
-  startTasks(app, { ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}) });
+  startTasks(app, {
+    ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
+    ...(options.gc ? { gc: options.gc } : {}),
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `https://${hostForUrl}:${port}`;

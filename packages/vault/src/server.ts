@@ -18,6 +18,7 @@ import { backupRoutes } from './routes/backup.js';
 import { historyRoutes } from './routes/history.js';
 import { itemRoutes } from './routes/items.js';
 import { jobRoutes } from './routes/jobs.js';
+import { gcRoutes } from './routes/gc.js';
 import { notifyRoutes } from './routes/notify.js';
 import { installOpenApi, openApiRoutes } from './routes/openapi.js';
 import { policyRoutes } from './routes/policies.js';
@@ -61,6 +62,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   policyRoutes(app);
   itemRoutes(app);
   jobRoutes(app);
+  gcRoutes(app);
   agentWorkRoutes(app);
   historyRoutes(app);
   await openApiRoutes(app);

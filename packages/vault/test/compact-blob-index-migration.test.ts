@@ -227,6 +227,7 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
       missing: [],
       walked: [],
       epoch: EPOCH,
+      condemned: [],
     });
     // The deletion trigger was made again on the new table: deleting d3's row invalidates
     // every flag, and the walk finds it missing.

@@ -14,6 +14,7 @@ import type {
   NotifyTestResult,
   SetNotifyRequest,
   BackupNowResponse,
+  GcRunResponse,
   CommitPointRequest,
   CreateTenantResponse,
   CreateTokenResponse,
@@ -501,6 +502,11 @@ export class VaultClient {
   /** Queues a backup of an item now (or answers with the one already queued or running). */
   backupNow(itemId: string): Promise<BackupNowResponse> {
     return this.json('POST', route(ROUTES.itemBackup, { item: itemId }));
+  }
+
+  /** Tenant user (operate): queues a garbage collection of a vault (or finds the active one). */
+  runGc(vaultId: string): Promise<GcRunResponse> {
+    return this.json('POST', route(ROUTES.vaultGc, { vault: vaultId }));
   }
 
   /** Tenant user (operate): queues a restore on an agent's machine. */

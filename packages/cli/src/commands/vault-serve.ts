@@ -18,6 +18,19 @@ export interface ServeCommandOptions {
   smtp?: string;
   mailFrom?: string;
   jobTimeout?: string;
+  gcGrace?: string;
+  gcEvery?: string;
+  gcRepackBelow?: string;
+}
+
+/** A whole number from `min` to `max` given to `flag`, or a usage error. */
+function bounded(flag: string, text: string | undefined, min: number, max: number, unit: string) {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CofferError('USAGE', `${flag} ${text}: give ${unit} from ${min} to ${max}`);
+  }
+  return value;
 }
 
 /** Parses HOST:PORT (IPv6 hosts in brackets). */
@@ -72,6 +85,14 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
       `--job-timeout ${options.jobTimeout}: give seconds from 1 to 86400`,
     );
   }
+  const grace = bounded('--gc-grace', options.gcGrace, 0, 365 * 86_400, 'seconds');
+  const every = bounded('--gc-every', options.gcEvery, 60, 365 * 86_400, 'seconds');
+  const below = bounded('--gc-repack-below', options.gcRepackBelow, 0, 100, 'a percentage');
+  const gc = {
+    ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
+    ...(every !== undefined ? { intervalMs: every * 1000 } : {}),
+    ...(below !== undefined ? { repackBelow: below / 100 } : {}),
+  };
   const dataDir = options.data ?? process.env.COFFER_DATA ?? DEFAULT_DATA_DIR;
   // From the environment, an SMTP password stays out of the process list.
   const smtp = options.smtp ?? process.env.COFFER_SMTP;
@@ -85,6 +106,7 @@ export async function vaultServe(options: ServeCommandOptions): Promise<number> 
     ...(smtp ? { smtp } : {}),
     ...(options.mailFrom ? { mailFrom: options.mailFrom } : {}),
     ...(jobTimeout !== undefined ? { jobTimeoutMs: jobTimeout * 1000 } : {}),
+    ...(Object.keys(gc).length > 0 ? { gc } : {}),
   });
   for (const warning of vault.warnings) process.stderr.write(`${warning}\n`);
   const relativePath = relative(process.cwd(), vault.adminTokenPath);

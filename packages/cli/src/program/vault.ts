@@ -34,6 +34,15 @@ export function addVaultCommands(program: Command, lazy: Lazy): void {
       .option(
         '--job-timeout <seconds>',
         'fail a running job whose agent sent no progress for this long (default 180)',
+      )
+      .option(
+        '--gc-grace <seconds>',
+        'keep unreachable blobs and emptied packs this long before deleting them; longer than any backup runs (default 86400)',
+      )
+      .option('--gc-every <seconds>', 'run a scheduled GC of each vault this often (default 86400)')
+      .option(
+        '--gc-repack-below <percent>',
+        'repack packs whose live bytes are below this share (default 50)',
       ),
     'coffer vault serve --data /srv/coffer --listen 0.0.0.0:8443 --smtp smtp://mail.example.com:587',
   ).action(lazy(() => import('../commands/vault-serve.js'), 'vaultServe'));

@@ -28,6 +28,7 @@ const NAMED: Record<string, string> = {
   [`POST ${ROUTES.agentRestores}`]: 'restore.request',
   [`POST ${ROUTES.agentJobs}`]: 'job.manual',
   [`POST ${ROUTES.jobCancel}`]: 'job.cancel',
+  [`POST ${ROUTES.vaultGc}`]: 'gc.run',
   [`POST ${ROUTES.jobClaim}`]: 'job.claim',
   [`POST ${ROUTES.jobFinish}`]: 'job.finish',
   [`DELETE ${ROUTES.vaultPoint}`]: 'point.delete',

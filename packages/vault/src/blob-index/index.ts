@@ -10,6 +10,14 @@
  * again re-indexes its footer (routes/backup.ts). Functions take a Kysely instance or a
  * transaction; `insertPack` opens its own transaction and so needs the former.
  */
+export {
+  blobsInPack,
+  condemnBlobs,
+  condemnPacks,
+  deleteCondemnedBlobs,
+  reviveBlobs,
+  revivePack,
+} from './condemn.js';
 export { deleteBlobs, deleteKeyrings } from './delete.js';
 export { insertPack, type BlobEntry, type InsertPackOptions } from './insert-pack.js';
 export { knownIds } from './known-ids.js';

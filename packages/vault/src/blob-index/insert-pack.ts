@@ -55,8 +55,11 @@ export async function insertPack(
       .onConflict((oc) =>
         oc
           .columns(['keyring_id', 'name'])
-          .doUpdateSet({ state: 'ok', checked_at: now })
-          .where('packs.state', '!=', 'ok'),
+          .doUpdateSet({ state: 'ok', checked_at: now, condemned_at: null })
+          // A pack GC condemned is in use again once blobs are indexed in it again.
+          .where((eb) =>
+            eb.or([eb('packs.state', '!=', 'ok'), eb('packs.condemned_at', 'is not', null)]),
+          ),
       )
       .execute();
     const { seq } = await trx
@@ -96,11 +99,13 @@ export async function insertPack(
                 type: eb.ref('excluded.type'),
                 refs: eb.ref('excluded.refs'),
                 closed: 0,
+                condemned_at: null,
               }))
               // A copy indexed in a pack that is not ok moves here (old points heal too); the
-              // rows of a damaged pack are never deleted, as most of it may still read.
+              // rows of a damaged pack are never deleted, as most of it may still read. A blob
+              // GC condemned moves here too and lives again (docs/gc.md).
               .where(
-                sql<boolean>`NOT EXISTS (SELECT 1 FROM packs p WHERE p.seq = blobs.pack AND p.state = 'ok')`,
+                sql<boolean>`blobs.condemned_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM packs p WHERE p.seq = blobs.pack AND p.state = 'ok')`,
               )
           );
         })

@@ -8,7 +8,7 @@ import type { Database } from '../db/schema.js';
 import { findKeyringRef } from './keyring-refs.js';
 
 /**
- * Yields the keyring's ids whose pack is ok, each batch one Buffer of 32-byte ids back to back
+ * Yields the keyring's ids whose pack is ok and that GC has not condemned, each batch one Buffer of 32-byte ids back to back
  * (the agent's cache format), at most `batch` ids per Buffer. Reads by key range, so memory
  * stays one batch however many blobs there are.
  */
@@ -27,6 +27,8 @@ export async function* knownIds(
       .select('blobs.id')
       .where('blobs.keyring', '=', keyring)
       .where('packs.state', '=', 'ok')
+      // GC condemned it: an agent must upload it again rather than rely on it (docs/gc.md).
+      .where('blobs.condemned_at', 'is', null)
       .orderBy('blobs.id')
       .limit(batch);
     if (after) query = query.where('blobs.id', '>', after);

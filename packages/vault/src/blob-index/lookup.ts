@@ -22,6 +22,8 @@ export interface BlobLocation {
   closed: number;
   packSize: number;
   packState: PackState;
+  /** When GC found it unreachable (null: live); a condemned blob is not reported as stored. */
+  condemnedAt: number | null;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function lookup(
         'blobs.closed',
         'packs.size',
         'packs.state',
+        'blobs.condemned_at',
       ])
       .where('blobs.keyring', '=', keyring)
       .where('blobs.id', 'in', idBytes(batch))
@@ -66,6 +69,7 @@ export async function lookup(
         closed: row.closed,
         packSize: row.size,
         packState: row.state,
+        condemnedAt: row.condemned_at ?? null,
       });
     }
   }

@@ -17,9 +17,19 @@ export interface PackInfo {
   createdAt: number;
   state: PackState;
   checkedAt: number | null;
+  /** When GC found no blob row pointing into it any more (null: in use). */
+  condemnedAt: number | null;
 }
 
-const COLUMNS = ['name', 'size', 'blobs', 'created_at', 'state', 'checked_at'] as const;
+const COLUMNS = [
+  'name',
+  'size',
+  'blobs',
+  'created_at',
+  'state',
+  'checked_at',
+  'condemned_at',
+] as const;
 
 type PackRow = Pick<Selectable<Database['packs']>, (typeof COLUMNS)[number]>;
 
@@ -30,6 +40,7 @@ const info = (row: PackRow): PackInfo => ({
   createdAt: row.created_at,
   state: row.state,
   checkedAt: row.checked_at,
+  condemnedAt: row.condemned_at ?? null,
 });
 
 /** Pack `name` of the keyring, or undefined. */

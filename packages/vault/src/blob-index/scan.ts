@@ -35,6 +35,7 @@ export async function* scanBlobs(
         'blobs.closed',
         'packs.size',
         'packs.state',
+        'blobs.condemned_at',
       ])
       .where('blobs.keyring', '=', keyring)
       .orderBy('blobs.id')
@@ -52,6 +53,7 @@ export async function* scanBlobs(
       closed: row.closed,
       packSize: row.size,
       packState: row.state,
+      condemnedAt: row.condemned_at ?? null,
     }));
     if (rows.length < batch) return;
     after = rows[rows.length - 1]!.id;

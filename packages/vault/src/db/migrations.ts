@@ -14,6 +14,7 @@ import { protection } from './migrations/0005-protection.js';
 import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 import { compactBlobIndex } from './migrations/0007-compact-blob-index.js';
 import { history } from './migrations/0008-history.js';
+import { gc } from './migrations/0009-gc.js';
 
 export type { Dialect };
 
@@ -29,6 +30,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006_audit_and_alerts': auditAndAlerts(context),
     '0007_compact_blob_index': compactBlobIndex(context),
     '0008_history': history(context),
+    '0009_gc': gc(context),
   };
 }
 

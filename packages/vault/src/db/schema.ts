@@ -108,6 +108,11 @@ export interface PackTable {
   state: Generated<PackState>;
   /** When the vault last read or re-hashed the whole pack, if ever. */
   checked_at: number | null;
+  /**
+   * When GC found that no blob row points here any more (null: in use); the file and row are
+   * deleted once this is older than the GC grace period, so reads in flight finish.
+   */
+  condemned_at?: number | null;
 }
 
 export type PackState = 'ok' | 'missing' | 'damaged';
@@ -135,6 +140,11 @@ export interface BlobTable {
    * (0: never); it counts only while it equals the keyring's current epoch.
    */
   closed: Generated<number>;
+  /**
+   * When GC found the blob unreachable (null: live). A condemned blob is not reported as
+   * stored; a commit that needs it revives it; GC deletes it once older than its grace period.
+   */
+  condemned_at?: number | null;
 }
 
 /** Settings of the whole service, such as the instance id of its data directory. */

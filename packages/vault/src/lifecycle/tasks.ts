@@ -11,6 +11,7 @@ import {
   endSilentJobs,
   timeoutCheckInterval,
 } from './job-timeouts.js';
+import { DEFAULT_GC_SETTINGS, GC_POLL_MS, GC_TASK, gcTask, type GcSettings } from '../gc/job.js';
 import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './scheduler.js';
 import { EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, runExpireTask } from '../history/expire-task.js';
 import { HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, runHealthChecks } from '../alerts/health-task.js';
@@ -18,6 +19,8 @@ import { HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, runHealthChecks } from '../alerts
 export interface TaskOptions {
   /** How long a running job may go without a progress report before it fails. */
   jobTimeoutMs?: number;
+  /** Garbage collection's grace period, repack thresholds and schedule (docs/gc.md). */
+  gc?: Partial<GcSettings>;
 }
 
 /** Starts every background task of a serving vault. */
@@ -34,4 +37,6 @@ export function startTasks(app: FastifyInstance, options: TaskOptions = {}): voi
   lifecycle.every(EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, () => runExpireTask(app));
   lifecycle.wake(EXPIRE_TASK);
   lifecycle.every(HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, () => runHealthChecks(app));
+  const gc = { ...DEFAULT_GC_SETTINGS, ...options.gc };
+  lifecycle.every(GC_TASK, GC_POLL_MS, () => gcTask(app, gc));
 }

@@ -25,7 +25,7 @@ import { StorageFullError } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { getPack, insertPack, lookup, markClosed } from '../blob-index/index.js';
+import { getPack, insertPack, lookup, markClosed, reviveBlobs } from '../blob-index/index.js';
 import { checkClosure } from '../closure.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
@@ -47,7 +47,11 @@ export function backupRoutes(app: FastifyInstance): void {
     async (request) => {
       const agent = requireAgent(request);
       const { ids } = request.body as { ids: string[] };
-      const rows = (await lookup(db, agent.keyring_id, ids)).filter((r) => r.packState === 'ok');
+      // A blob GC condemned counts as absent, so a backup that starts after the condemnation
+      // uploads it again (docs/gc.md).
+      const rows = (await lookup(db, agent.keyring_id, ids)).filter(
+        (r) => r.packState === 'ok' && r.condemnedAt === null,
+      );
       // "Stored" must be true even when a pack file went away behind the vault's back.
       const packs = new Map(rows.map((r) => [r.pack, r.packSize]));
       const bad = await confirmPacks(app.vault, agent.keyring_id, packs);
@@ -174,7 +178,7 @@ export function backupRoutes(app: FastifyInstance): void {
       if (manifest && manifest.type !== 3) {
         throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);
       }
-      const { missing, walked, epoch } = await checkClosure(
+      const { missing, walked, epoch, condemned } = await checkClosure(
         app.vault,
         agent.keyring_id,
         body.manifest,
@@ -201,6 +205,16 @@ export function backupRoutes(app: FastifyInstance): void {
         item_id: null as string | null,
       };
       await db.transaction().execute(async (trx) => {
+        // Blobs GC condemned live again with this point; one GC deleted meanwhile (its grace
+        // ran out during this backup) fails the commit, and the agent uploads it again.
+        const gone = await reviveBlobs(trx, agent.keyring_id, condemned);
+        if (gone.length > 0) {
+          throw new HttpError(
+            'CLOSURE_INCOMPLETE',
+            'blobs this point refers to were collected during the backup; upload them and commit again',
+            gone,
+          );
+        }
         row.item_id = (await ensureItem(trx, agent, body.item, row.created_at)).id;
         await markClosed(trx, agent.keyring_id, walked, epoch);
         await trx.insertInto('points').values(row).execute();

@@ -1,0 +1,196 @@
+/**
+ * @module gc/gc-index
+ * The few index operations garbage collection needs, over the blob index module (blob-index/)
+ * and the points table: the roots, the refs of trees, every blob row in batches, the packs,
+ * and the condemn / revive / delete steps of the grace period. Ids are 32-byte Buffers here,
+ * as the mark set holds them.
+ */
+import type { Kysely } from 'kysely';
+import {
+  blobsInPack,
+  condemnBlobs,
+  condemnPacks,
+  deleteCondemnedBlobs,
+  deletePacks,
+  insertPack,
+  listPacks,
+  lookup,
+  reviveBlobs,
+  revivePack,
+  scanBlobs,
+  type BlobEntry,
+} from '../blob-index/index.js';
+import type { Database, PackState } from '../db/schema.js';
+
+/** One blob row as GC sees it. */
+export interface GcBlob {
+  id: Buffer;
+  pack: string;
+  offset: number;
+  length: number;
+  type: number;
+  /** Concatenated 32-byte ids (trees and manifests), else null. */
+  refs: Buffer | null;
+  condemnedAt: number | null;
+}
+
+/** One pack row as GC sees it. */
+export interface GcPack {
+  name: string;
+  size: number;
+  state: PackState;
+  condemnedAt: number | null;
+}
+
+const BATCH = 500;
+const hex = (ids: readonly Buffer[]): string[] => ids.map((id) => id.toString('hex'));
+
+function gcBlob(row: {
+  id: string;
+  pack: string;
+  offset: number;
+  length: number;
+  type: number;
+  refs: Buffer | null;
+  condemnedAt: number | null;
+}): GcBlob {
+  return {
+    id: Buffer.from(row.id, 'hex'),
+    pack: row.pack,
+    offset: Number(row.offset),
+    length: Number(row.length),
+    type: row.type,
+    refs: row.refs,
+    condemnedAt: row.condemnedAt === null ? null : Number(row.condemnedAt),
+  };
+}
+
+/** GC's view of the blob index of one database. */
+export class GcIndex {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Keyrings of a vault. */
+  async keyrings(vaultId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('keyrings')
+      .select('id')
+      .where('vault_id', '=', vaultId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * About how many blob rows the keyring has (to size the mark set): the blob counts of its
+   * packs in use (a condemned pack has no row pointing into it).
+   */
+  async blobCount(keyringId: string): Promise<number> {
+    const packs = await listPacks(this.db, keyringId);
+    return packs.reduce((n, p) => (p.condemnedAt === null ? n + p.blobs : n), 0);
+  }
+
+  /**
+   * The roots: the manifest id of every point row of the keyring, whatever its state (live or
+   * soft-deleted; a purged point has no row), in batches.
+   */
+  async *roots(keyringId: string): AsyncGenerator<Buffer[]> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('points')
+        .select('id')
+        .where('keyring_id', '=', keyringId)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(BATCH)
+        .execute();
+      if (rows.length === 0) return;
+      yield rows.map((r) => Buffer.from(r.id, 'hex'));
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** The refs of those of `ids` that are indexed trees or manifests. */
+  async refsOf(keyringId: string, ids: readonly Buffer[]): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (const row of await lookup(this.db, keyringId, hex(ids))) {
+      if (row.type !== 1 && row.refs) out.push(row.refs);
+    }
+    return out;
+  }
+
+  /** Every blob row of the keyring in id order, `size` at a time. */
+  async *blobs(keyringId: string, size = BATCH): AsyncGenerator<GcBlob[]> {
+    for await (const rows of scanBlobs(this.db, keyringId, { batch: size })) {
+      yield rows.map(gcBlob);
+    }
+  }
+
+  /** The blob rows that point into pack `name`, in offset order. */
+  async blobsInPack(keyringId: string, name: string): Promise<GcBlob[]> {
+    return (await blobsInPack(this.db, keyringId, name)).map(gcBlob);
+  }
+
+  /** Every pack of the keyring. */
+  async packs(keyringId: string): Promise<GcPack[]> {
+    return (await listPacks(this.db, keyringId)).map((p) => ({
+      name: p.name,
+      size: Number(p.size),
+      state: p.state,
+      condemnedAt: p.condemnedAt === null ? null : Number(p.condemnedAt),
+    }));
+  }
+
+  /** Condemns those of `ids` not condemned yet (and bumps the closure epoch). */
+  condemnBlobs(keyringId: string, ids: readonly Buffer[], now: number): Promise<number> {
+    return condemnBlobs(this.db, keyringId, hex(ids), now);
+  }
+
+  /** Clears the condemnation of those of `ids` that are reachable again. */
+  async reviveBlobs(keyringId: string, ids: readonly Buffer[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const gone = await reviveBlobs(this.db, keyringId, hex(ids));
+    return ids.length - gone.length;
+  }
+
+  /** Deletes those of `ids` condemned at or before `cutoff`; resolves to the rows deleted. */
+  deleteCondemnedBlobs(
+    keyringId: string,
+    ids: readonly Buffer[],
+    cutoff: number,
+  ): Promise<{ id: string; pack: string; length: number }[]> {
+    return deleteCondemnedBlobs(this.db, keyringId, hex(ids), cutoff);
+  }
+
+  /**
+   * Records a new pack (stored and named by its bytes already) and moves every row of its
+   * blobs into it, keeping their closure flags: the same bytes are now read from here.
+   */
+  addPack(
+    keyringId: string,
+    pack: { name: string; size: number },
+    entries: readonly BlobEntry[],
+    now: number,
+  ): Promise<void> {
+    return insertPack(this.db, keyringId, pack, entries, { now, move: 'all' });
+  }
+
+  /** Condemns those of packs `names` no blob row points into; resolves to those condemned. */
+  condemnPacks(keyringId: string, names: readonly string[], now: number): Promise<string[]> {
+    return condemnPacks(this.db, keyringId, names, now);
+  }
+
+  /** Clears the condemnation of pack `name`. */
+  revivePack(keyringId: string, name: string): Promise<void> {
+    return revivePack(this.db, keyringId, name);
+  }
+
+  /**
+   * Deletes the rows of packs `names` (the caller checked they were condemned before the
+   * cutoff) that still no blob row points into; resolves to the names deleted. A pack an
+   * upload revived meanwhile either holds rows again (kept) or holds none (nothing is lost).
+   */
+  deletePacks(keyringId: string, names: readonly string[]): Promise<string[]> {
+    return deletePacks(this.db, keyringId, names);
+  }
+}
