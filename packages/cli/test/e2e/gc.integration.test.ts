@@ -6,13 +6,14 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentsOf, snapshot } from './fixture.js';
 import {
   createPgDatabase,
+  storedPackBytes,
   DIALECTS,
   json,
   registerMachine,
@@ -41,20 +42,6 @@ interface GcJob {
     packsRepacked: number;
     packsDeleted: number;
   };
-}
-
-/** Bytes of every pack file the vault stores. */
-async function storedBytes(dataDir: string): Promise<number> {
-  let total = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else total += (await stat(path)).size;
-    }
-  };
-  await walk(join(dataDir, 'blobs', 'packs'));
-  return total;
 }
 
 describe.each(DIALECTS)('gc (%s metadata)', (dialect) => {
@@ -143,7 +130,7 @@ describe.each(DIALECTS)('gc (%s metadata)', (dialect) => {
     await rm(join(dir, 'old.bin'));
     await writeFile(join(dir, 'new.bin'), randomBytes(1 * MiB));
     const second = await backup(dir);
-    const before = await storedBytes(vault.dataDir);
+    const before = await storedPackBytes(vault.dataDir);
     // What a purge does: the point's row goes; its data is garbage from now on.
     await operatorSql(`DELETE FROM points WHERE id = '${first}'`);
 
@@ -156,7 +143,7 @@ describe.each(DIALECTS)('gc (%s metadata)', (dialect) => {
     expect(sweep.result.packsRepacked).toBeGreaterThan(0);
     const remove = await gc();
     expect(remove.result.packsDeleted).toBeGreaterThan(0);
-    const after = await storedBytes(vault.dataDir);
+    const after = await storedPackBytes(vault.dataDir);
     expect(after).toBeLessThan(before - 5 * MiB);
     expect(remove.result.bytesAfter).toBe(after);
 

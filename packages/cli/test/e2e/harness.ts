@@ -2,7 +2,7 @@
  * Test harness for end-to-end tests: the vault and the CLI as real processes on loopback.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -357,4 +357,18 @@ export function mountTinyDisk(
     };
   }
   return { unmount: () => void spawnSync('umount', ['-l', dir]) };
+}
+
+/** Bytes of every pack file a vault stores under its data directory. */
+export async function storedPackBytes(dataDir: string): Promise<number> {
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else total += (await stat(path)).size;
+    }
+  };
+  await walk(join(dataDir, 'blobs', 'packs'));
+  return total;
 }

@@ -3,7 +3,8 @@
  * COFFER_TEST_CLOCK_FILE (the real scheduler, expiry and purge code runs), one backup a day is
  * made with the agent library, and expiry must leave exactly docs/retention.md §5's 22 points;
  * expired points are soft-deleted, then purged after the soft-delete period. Every remaining
- * point restores byte for byte and passes `verify --read-data`. Then the guarantees around it:
+ * point restores byte for byte and passes `verify --read-data`, and again after GC has brought
+ * the stored bytes to within 10% of a fresh backup of their data. Then the guarantees around it:
  * a deleted point comes back byte-identical, a stolen agent credential destroys nothing (and is
  * audited), and a locked vault refuses its owner and the service admin.
  */
@@ -28,6 +29,7 @@ import {
   registerMachine,
   runCoffer,
   setupTenant,
+  storedPackBytes,
   tempDir,
   VaultProcess,
   type Machine,
@@ -89,8 +91,10 @@ describe('a simulated year of daily backups (SQLite metadata)', () => {
     return json<{ points: Point[] }>(await runCoffer(args, owner())).points;
   }
 
-  async function restoreAndCheck(pointId: string): Promise<void> {
-    const target = join(work.path, `restore-${pointId.slice(0, 12)}`);
+  async function restoreAndCheck(
+    pointId: string,
+    target = join(work.path, `restore-${pointId.slice(0, 12)}`),
+  ): Promise<void> {
     const warnings: unknown[] = [];
     await new Restore({
       reader: new BlobReader(client, loaded.state.agentId, keys),
@@ -203,9 +207,6 @@ describe('a simulated year of daily backups (SQLite metadata)', () => {
     expect(purged).toBeGreaterThan(300);
     expect(deleted.length).toBeGreaterThan(0);
 
-    // ── GC (helper "gc"): run `coffer gc` here and check that the stored bytes shrink to
-    // within 10% of a fresh backup of the data the remaining points hold. ──
-
     for (const p of live) await restoreAndCheck(p.id);
     const verified = await machine.run(['verify', '--read-data', '--json']);
     expect(verified.code, verified.stderr).toBe(0);
@@ -218,7 +219,42 @@ describe('a simulated year of daily backups (SQLite metadata)', () => {
     expect(after.filter((p) => before.has(p.id))).toEqual([]);
     // The newest point of an item whose backups stopped is never expired.
     const newest = live.reduce((a, b) => (a.createdAt > b.createdAt ? a : b));
-    expect((await ownerPoints(false)).map((p) => p.id)).toContain(newest.id);
+    const remaining = await ownerPoints(false);
+    expect(remaining.map((p) => p.id)).toContain(newest.id);
+
+    // GC, on the vault's moved clock: condemn, sweep a grace period later, delete emptied packs
+    // a grace period after that. What is left must be close to a fresh backup of what the
+    // remaining points hold, and every one of them must still restore and verify.
+    const bytesBefore = await storedPackBytes(vault.dataDir);
+    let at = now + 15 * DAY_MS;
+    for (let run = 0; run < 3; run++) {
+      at += 2 * DAY_MS;
+      await setClock(at);
+      const gc = await runCoffer(['gc', tenant.vaultName, '--wait', '--json'], owner());
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(json<Job>(gc).state).toBe('succeeded');
+    }
+    const bytesAfter = await storedPackBytes(vault.dataDir);
+    const copies = join(work.path, 'remaining');
+    for (const p of remaining) await restoreAndCheck(p.id, join(copies, p.id.slice(0, 12)));
+    const verifiedAfterGc = await machine.run(['verify', '--read-data', '--json']);
+    expect(verifiedAfterGc.code, verifiedAfterGc.stderr).toBe(0);
+    const fresh = new VaultProcess(join(work.path, 'fresh-vault'));
+    try {
+      await fresh.start();
+      const freshTenant = await setupTenant(fresh, 'fresh');
+      const freshMachine = await registerMachine(fresh, freshTenant, work.path, 'fresh');
+      const backedUp = await freshMachine.run(['backup', copies, '--json']);
+      expect(backedUp.code, backedUp.stderr).toBe(0);
+      const freshBytes = await storedPackBytes(fresh.dataDir);
+      process.stdout.write(
+        `GC: ${bytesBefore} -> ${bytesAfter} stored bytes; a fresh backup of the ${remaining.length} remaining points' data: ${freshBytes}\n`,
+      );
+      expect(bytesAfter).toBeLessThan(bytesBefore);
+      expect(bytesAfter).toBeLessThanOrEqual(freshBytes * 1.1);
+    } finally {
+      await fresh.stop();
+    }
   }, 900_000);
 
   it('brings a deleted point back byte-identical', async () => {
