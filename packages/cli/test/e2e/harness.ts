@@ -305,10 +305,10 @@ export class DaemonProcess {
     return this.lines.map((l) => JSON.stringify(l)).join('\n');
   }
 
-  /** Stops the daemon (SIGTERM) and resolves to its exit status. */
-  async stop(): Promise<number> {
+  /** Stops the daemon (SIGTERM, or `signal`) and resolves to its exit status. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     if (!this.child || !this.exited) return 0;
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
 }
