@@ -16,6 +16,7 @@ import {
   MISSED_AFTER_MS,
 } from '../src/alerts/health-task.js';
 import { expireVault } from '../src/history/expire.js';
+import { endSilentJobs } from '../src/lifecycle/job-timeouts.js';
 import { runExpireTask } from '../src/history/expire-task.js';
 import { runScheduler } from '../src/lifecycle/scheduler.js';
 import { hashSecret, newEntityId, newSecret } from '../src/secrets.js';
@@ -331,6 +332,28 @@ describe.each(DIALECTS)('history: expiry, soft delete, immutability, alerts (%s)
     expect((await alerts()).find((a) => a.kind === 'backup.warnings')?.state).toBe('open');
     await finish(await start(), { state: 'succeeded' });
     expect((await alerts()).find((a) => a.kind === 'backup.warnings')?.state).toBe('resolved');
+  });
+
+  it('alerts when retention is shortened, and when a silent backup times out', async () => {
+    const policy = (await v.meta.db.selectFrom('policies').select('id').executeTakeFirstOrThrow())
+      .id;
+    const shorter = await call('PUT', route(ROUTES.policy, { policy }), owner, { spec: SPEC });
+    expect(shorter.status).toBe(200);
+    const [alert] = (await alerts()).filter((a) => a.kind === 'retention.shortened');
+    expect(alert!.severity).toBe('critical');
+    expect(alert!.message).toMatch(/lowers daily from 30 to 7/);
+    const job = (
+      await call<Job>('POST', route(ROUTES.agentJobs, { agent: agent.id }), agent.token, {
+        kind: 'backup',
+        item: 'docs',
+      })
+    ).body;
+    v.clock.now += 200_000;
+    expect(await endSilentJobs(v.app, 180_000, 0)).toBe(1);
+    const failed = (await alerts()).filter((a) => a.kind === 'backup.failed' && a.state === 'open');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.message).toContain(job.id);
+    expect(failed[0]!.message).toMatch(/stopped reporting/);
   });
 
   it('raises a missed backup and an offline agent, each once', async () => {
