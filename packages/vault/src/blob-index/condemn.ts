@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { ID_BATCH, idBytes, slices } from './batches.js';
 import { findKeyringRef } from './keyring-refs.js';
-import type { BlobLocation } from './lookup.js';
+import { selectLocations, toLocation, type BlobLocation } from './lookup.js';
 
 /**
  * Condemns those of blobs `ids` (hex) not condemned yet, and bumps the keyring's closure epoch
@@ -148,38 +148,13 @@ export async function blobsInPack(
     ids.map((r) => r.id),
     ID_BATCH,
   )) {
-    const rows = await db
-      .selectFrom('blobs')
-      .innerJoin('packs', 'packs.seq', 'blobs.pack')
-      .select([
-        'blobs.id',
-        'packs.name',
-        'blobs.offset',
-        'blobs.length',
-        'blobs.type',
-        'blobs.refs',
-        'blobs.closed',
-        'packs.size',
-        'packs.state',
-        'blobs.condemned_at',
-      ])
+    const rows = await selectLocations(db)
       .where('blobs.keyring', '=', keyring)
       .where('blobs.id', 'in', batch)
       .where('blobs.pack', '=', pack.seq)
       .execute();
     for (const row of rows) {
-      out.push({
-        id: row.id.toString('hex'),
-        pack: row.name,
-        offset: row.offset,
-        length: row.length,
-        type: row.type,
-        refs: row.refs,
-        closed: row.closed,
-        packSize: row.size,
-        packState: row.state,
-        condemnedAt: row.condemned_at ?? null,
-      });
+      out.push(toLocation(row));
     }
   }
   return out.sort((a, b) => a.offset - b.offset);

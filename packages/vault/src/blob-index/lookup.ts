@@ -26,6 +26,43 @@ export interface BlobLocation {
   condemnedAt: number | null;
 }
 
+/** Blob rows joined with their pack, with the columns a BlobLocation is made of. */
+export function selectLocations(db: Kysely<Database>) {
+  return db
+    .selectFrom('blobs')
+    .innerJoin('packs', 'packs.seq', 'blobs.pack')
+    .select([
+      'blobs.id',
+      'packs.name',
+      'blobs.offset',
+      'blobs.length',
+      'blobs.type',
+      'blobs.refs',
+      'blobs.closed',
+      'packs.size',
+      'packs.state',
+      'blobs.condemned_at',
+    ]);
+}
+
+type LocationRow = Awaited<ReturnType<ReturnType<typeof selectLocations>['execute']>>[number];
+
+/** A row of `selectLocations` as a BlobLocation. */
+export function toLocation(row: LocationRow): BlobLocation {
+  return {
+    id: row.id.toString('hex'),
+    pack: row.name,
+    offset: row.offset,
+    length: row.length,
+    type: row.type,
+    refs: row.refs,
+    closed: row.closed,
+    packSize: row.size,
+    packState: row.state,
+    condemnedAt: row.condemned_at ?? null,
+  };
+}
+
 /**
  * The indexed blobs among `ids` (hex), in no particular order; ids not indexed are left out.
  * Any number of ids: they are looked up in batches.
@@ -40,37 +77,12 @@ export async function lookup(
   if (keyring === undefined) return [];
   const out: BlobLocation[] = [];
   for (const batch of slices(ids, ID_BATCH)) {
-    const rows = await db
-      .selectFrom('blobs')
-      .innerJoin('packs', 'packs.seq', 'blobs.pack')
-      .select([
-        'blobs.id',
-        'packs.name',
-        'blobs.offset',
-        'blobs.length',
-        'blobs.type',
-        'blobs.refs',
-        'blobs.closed',
-        'packs.size',
-        'packs.state',
-        'blobs.condemned_at',
-      ])
+    const rows = await selectLocations(db)
       .where('blobs.keyring', '=', keyring)
       .where('blobs.id', 'in', idBytes(batch))
       .execute();
     for (const row of rows) {
-      out.push({
-        id: row.id.toString('hex'),
-        pack: row.name,
-        offset: row.offset,
-        length: row.length,
-        type: row.type,
-        refs: row.refs,
-        closed: row.closed,
-        packSize: row.size,
-        packState: row.state,
-        condemnedAt: row.condemned_at ?? null,
-      });
+      out.push(toLocation(row));
     }
   }
   return out;

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { findKeyringRef } from './keyring-refs.js';
-import type { BlobLocation } from './lookup.js';
+import { selectLocations, toLocation, type BlobLocation } from './lookup.js';
 
 /**
  * Yields the keyring's blob rows, whatever their pack's state, at most `batch` per array, in
@@ -22,39 +22,14 @@ export async function* scanBlobs(
   if (keyring === undefined) return;
   let after: Buffer | undefined;
   for (;;) {
-    let query = db
-      .selectFrom('blobs')
-      .innerJoin('packs', 'packs.seq', 'blobs.pack')
-      .select([
-        'blobs.id',
-        'packs.name',
-        'blobs.offset',
-        'blobs.length',
-        'blobs.type',
-        'blobs.refs',
-        'blobs.closed',
-        'packs.size',
-        'packs.state',
-        'blobs.condemned_at',
-      ])
+    let query = selectLocations(db)
       .where('blobs.keyring', '=', keyring)
       .orderBy('blobs.id')
       .limit(batch);
     if (after) query = query.where('blobs.id', '>', after);
     const rows = await query.execute();
     if (rows.length === 0) return;
-    yield rows.map((row) => ({
-      id: row.id.toString('hex'),
-      pack: row.name,
-      offset: row.offset,
-      length: row.length,
-      type: row.type,
-      refs: row.refs,
-      closed: row.closed,
-      packSize: row.size,
-      packState: row.state,
-      condemnedAt: row.condemned_at ?? null,
-    }));
+    yield rows.map(toLocation);
     if (rows.length < batch) return;
     after = rows[rows.length - 1]!.id;
   }
