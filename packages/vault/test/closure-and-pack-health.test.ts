@@ -1,7 +1,6 @@
 import { ROUTES, route } from '@coffer/api';
 import {
   BlobType,
-  EntryType,
   PackWriter,
   blobId,
   createKeyring,
@@ -11,7 +10,6 @@ import {
   treeRefs,
   type FinishedPack,
   type MasterKeys,
-  type TreeEntry,
 } from '@coffer/core';
 import { FsBlobStore } from '@coffer/storage';
 import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
@@ -20,40 +18,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookup } from '../src/blob-index/index.js';
 import { packKey } from '../src/pack-keys.js';
+import { STATS, fileEntry } from './point-fixtures.js';
 import { makeVault, type InProcessVault } from './in-process-vault.js';
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-const STATS = {
-  files: 1,
-  directories: 0,
-  otherEntries: 0,
-  bytes: 1,
-  newFiles: 1,
-  changedFiles: 0,
-  unchangedFiles: 0,
-  addedBytes: 1,
-  storedBytes: 1,
-  warnings: 0,
-};
-
-function fileEntry(name: string, id: Buffer, length: number): TreeEntry {
-  return {
-    name: Buffer.from(name),
-    type: EntryType.file,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 0n,
-    ctimeNs: 0n,
-    size: length,
-    device: 0,
-    inode: 0,
-    links: 1,
-    rdev: 0,
-    content: [{ id, length }],
-  };
-}
-
 describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (dialect) => {
   let v: InProcessVault;
   let dir: string;

@@ -1,7 +1,6 @@
 import { ROUTES, route } from '@coffer/api';
 import {
   BlobType,
-  EntryType,
   PackWriter,
   blobId,
   createKeyring,
@@ -13,7 +12,6 @@ import {
   treeRefs,
   type FinishedPack,
   type MasterKeys,
-  type TreeEntry,
 } from '@coffer/core';
 import { FsBlobStore } from '@coffer/storage';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +23,7 @@ import { collectVault, type GcOptions } from '../src/gc/collect.js';
 import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
 import { packKey } from '../src/pack-keys.js';
+import { STATS, fileEntry } from './point-fixtures.js';
 import { auth, makeVault, type InProcessVault } from './in-process-vault.js';
 
 const HOUR = 3_600_000;
@@ -34,37 +33,6 @@ const OPTIONS: GcOptions = {
   smallPackBytes: 0,
   targetPackBytes: 16 * 1024 * 1024,
 };
-const STATS = {
-  files: 1,
-  directories: 0,
-  otherEntries: 0,
-  bytes: 1,
-  newFiles: 1,
-  changedFiles: 0,
-  unchangedFiles: 0,
-  addedBytes: 1,
-  storedBytes: 1,
-  warnings: 0,
-};
-
-function fileEntry(name: string, id: Buffer, length: number): TreeEntry {
-  return {
-    name: Buffer.from(name),
-    type: EntryType.file,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 0n,
-    ctimeNs: 0n,
-    size: length,
-    device: 0,
-    inode: 0,
-    links: 1,
-    rdev: 0,
-    content: [{ id, length }],
-  };
-}
-
 describe('IdSet', () => {
   it('holds many ids, grows, and tells members from others', () => {
     const set = new IdSet(4);
