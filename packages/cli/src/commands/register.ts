@@ -51,6 +51,15 @@ interface KeyringChoice {
   keys: MasterKeys;
 }
 
+/**
+ * Test suites set COFFER_TESTONLY_WEAKEN_KDF=1 so that new keyrings are stretched with the
+ * cheapest scrypt cost: at the default cost (128 MiB, 0.35 s or more) every command that opens the
+ * keyring would spend most of a test's time stretching the passphrase. The keyring records its
+ * cost, so such a keyring stays weak: never set it for real data.
+ */
+const WEAKEN_KDF_ENV = 'COFFER_TESTONLY_WEAKEN_KDF';
+const TEST_ONLY_KDF = { N: 2 ** 10, r: 8, p: 1 };
+
 async function newKeyring(passphraseFile: string | undefined): Promise<KeyringChoice> {
   if (!passphraseFile && !process.env.COFFER_PASSPHRASE) {
     process.stderr.write(
@@ -60,7 +69,10 @@ async function newKeyring(passphraseFile: string | undefined): Promise<KeyringCh
   }
   const passphrase = await readPassphrase({ file: passphraseFile, confirm: true });
   checkPassphrase(passphrase);
-  const { json, keys } = await createKeyring(passphrase);
+  const { json, keys } = await createKeyring(
+    passphrase,
+    process.env[WEAKEN_KDF_ENV] === '1' ? { kdf: TEST_ONLY_KDF } : {},
+  );
   return {
     text: JSON.stringify(json),
     id: json.id,

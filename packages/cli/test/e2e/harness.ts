@@ -38,7 +38,14 @@ export function runProgram(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(program[0]!, [...program.slice(1), ...args], {
       ...(options.cwd ? { cwd: options.cwd } : {}),
-      env: { ...process.env, COFFER_PASSPHRASE: undefined, COFFER_TOKEN: undefined, ...env },
+      env: {
+        ...process.env,
+        COFFER_PASSPHRASE: undefined,
+        COFFER_TOKEN: undefined,
+        // Cheap keyrings: tests would otherwise spend most of their time stretching passphrases.
+        COFFER_TESTONLY_WEAKEN_KDF: '1',
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     options.onSpawn?.(child);
@@ -204,8 +211,12 @@ export class Machine {
   }
 
   /** Runs an agent command as this machine. */
-  run(args: string[], extra: Record<string, string> = {}, options = {}): Promise<RunResult> {
-    return runCoffer(args, this.env(extra), options);
+  run(
+    args: string[],
+    extra: Record<string, string | undefined> = {},
+    options = {},
+  ): Promise<RunResult> {
+    return runCoffer(args, { ...this.env(), ...extra }, options);
   }
 }
 

@@ -187,4 +187,25 @@ describe.each(DIALECTS)('tenants, agents and credentials (%s metadata)', (dialec
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/16 characters/);
   });
+
+  it.runIf(dialect === 'sqlite')(
+    'stretches a new keyring at the full scrypt cost unless a test weakens it',
+    async () => {
+      const file = join(work.path, 'kdf.credentials');
+      await runCoffer(['vault', 'credentials', a.vaultId, '--out', file], vault.env(a.ownerToken));
+      const full = new Machine(join(work.path, 'kdf-config'));
+      const made = await full.run(['register', '--credentials', file], {
+        COFFER_TESTONLY_WEAKEN_KDF: undefined,
+      });
+      expect(made.code, made.stderr).toBe(0);
+      const kdfOf = async (m: Machine) =>
+        (
+          JSON.parse(await readFile(join(m.configDir, 'keyring.json'), 'utf8')) as {
+            kdf: { N: number };
+          }
+        ).kdf.N;
+      expect(await kdfOf(full)).toBe(2 ** 17);
+      expect(await kdfOf(alpha)).toBe(2 ** 10);
+    },
+  );
 });
