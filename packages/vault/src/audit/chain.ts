@@ -64,12 +64,18 @@ export async function appendAudit(
   { relaxed = false }: { relaxed?: boolean } = {},
 ): Promise<number> {
   const append = async (trx: Transaction<Database>): Promise<number> => {
-    await trx
-      .insertInto('audit_chains')
-      .values({ chain: record.chain, seq: 0, hash: GENESIS_HASH })
-      .onConflict((oc) => oc.column('chain').doNothing())
-      .execute();
-    const head = await lockHead(trx, ctx.dialect, record.chain);
+    let head = await lockHead(trx, ctx.dialect, record.chain);
+    if (!head) {
+      // A chain's first entry: its head row starts at the genesis hash (another instance may
+      // have made it meanwhile, hence the conflict clause and the second look).
+      await trx
+        .insertInto('audit_chains')
+        .values({ chain: record.chain, seq: 0, hash: GENESIS_HASH })
+        .onConflict((oc) => oc.column('chain').doNothing())
+        .execute();
+      head = await lockHead(trx, ctx.dialect, record.chain);
+      if (!head) throw new Error(`audit chain ${record.chain} has no head row`);
+    }
     const entry = { ...record, seq: head.seq + 1 };
     const hash = entryHash(head.hash, entry);
     await trx
@@ -90,7 +96,7 @@ async function lockHead(
   trx: Kysely<Database>,
   dialect: VaultContext['dialect'],
   chain: string,
-): Promise<{ seq: number; hash: string }> {
+): Promise<{ seq: number; hash: string } | undefined> {
   const query = trx.selectFrom('audit_chains').select(['seq', 'hash']).where('chain', '=', chain);
-  return (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirstOrThrow();
+  return (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
 }
