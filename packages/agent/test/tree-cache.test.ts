@@ -1,6 +1,6 @@
 import { BlobType, EntryType, blobId, encodeTree, sealBlob, type TreeEntry } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TreeCache } from '../src/backup/tree-cache.js';
@@ -97,5 +97,18 @@ describe('TreeCache', () => {
     expect(await third.load(trees[3]!.id)).toEqual(trees[3]!.entries);
     expect(await third.load(fresh.id)).toEqual(fresh.entries);
     expect(await third.load(trees[4]!.id)).toEqual([]);
+  });
+
+  it('removes the per-tree directories of earlier versions and nothing else', async () => {
+    const path = join(dir(), 'trees');
+    mkdirSync(join(path, '0a'), { recursive: true });
+    writeFileSync(join(path, '0a', 'tree'), 'old');
+    mkdirSync(join(path, 'ff'));
+    mkdirSync(join(path, 'keep'));
+    const cache = new TreeCache(path, keys, undefined);
+    const t = tree(1);
+    await cache.put(t.id.toString('hex'), t.sealed);
+    await cache.flush();
+    expect(readdirSync(path).sort()).toEqual(['keep', 'trees.pack']);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { BlobType, decodeTree, openBlob, type TreeEntry } from '@coffer/core';
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
-import { mkdir, rm, appendFile, truncate } from 'node:fs/promises';
+import { mkdir, rm, appendFile, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobReader, OpenKeys } from '../client/blob-reader.js';
 import { IdSet } from './id-set.js';
@@ -25,6 +25,8 @@ const APPEND_BATCH = 1024 * 1024;
 const GROWTH = 3;
 const SLACK = 4 * 1024 * 1024;
 const PACK = 'trees.pack';
+/** A directory of the cache of earlier versions. */
+const LEGACY_DIR = /^[0-9a-f]{2}$/;
 
 /** Loads trees by id, cache first. */
 export class TreeCache {
@@ -159,12 +161,26 @@ export class TreeCache {
         // Left as it is: it still works, only larger.
       }
     }
-    // The cache of earlier versions: a file per tree in subdirectories named by two hex digits.
+    await this.removeLegacy().catch(() => undefined);
+  }
+
+  /**
+   * Removes the cache of earlier versions: a file per tree in subdirectories named by two hex
+   * digits. One listing finds them; removing all 256 names blindly cost every backup 256 calls
+   * through the thread pool.
+   */
+  private async removeLegacy(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
     await Promise.all(
-      Array.from({ length: 256 }, (_, n) =>
-        rm(join(this.dir, n.toString(16).padStart(2, '0')), { recursive: true, force: true }),
-      ),
-    ).catch(() => undefined);
+      names
+        .filter((name) => LEGACY_DIR.test(name))
+        .map((name) => rm(join(this.dir, name), { recursive: true, force: true })),
+    );
   }
 
   /** Copies the records this run used into a new file and puts it in place. */

@@ -38,12 +38,13 @@ export async function backup(paths: string[], options: BackupCommandOptions): Pr
   const started = Date.now();
   try {
     const agentId = session.loaded.state.agentId;
+    // Not awaited here: the job is started, and the backup does what needs no keys, while
+    // scrypt runs on the thread pool.
+    const keys = unlockKeys(session, options);
+    keys.catch(() => undefined);
     const markers = new RunMarkers(session.loaded.dir);
     const job = await startManualBackup(session.client, agentId, markers, options.item);
     const unmark = await markers.mark(options.item, job.id);
-    // Not awaited here: the backup does what needs no keys while scrypt runs.
-    const keys = unlockKeys(session, options);
-    keys.catch(() => undefined);
     const controller = new AbortController();
     const run = new Backup({
       client: session.client,

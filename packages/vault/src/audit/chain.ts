@@ -5,8 +5,9 @@
  * deleted entry breaks the chain (docs/audit.md gives the encoding).
  */
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { VaultContext } from '../context.js';
+import { relaxedCommit } from '../db/relaxed-commit.js';
 import type { AuditLogTable, Database } from '../db/schema.js';
 
 /** The chain of calls made without a tenant: the service admin's and unauthenticated ones. */
@@ -54,19 +55,27 @@ export function entryHash(previousHash: string, entry: Omit<AuditLogTable, 'hash
 /**
  * Appends `record` to its chain and returns its seq. The chain's head row is locked for the
  * transaction (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer), so appends from
- * several vault instances serialize and the chain never forks.
+ * several vault instances serialize and the chain never forks. `relaxed`: the commit does not
+ * wait for the disk (db/relaxed-commit), for entries of calls that changed nothing.
  */
 export async function appendAudit(
   ctx: Pick<VaultContext, 'db' | 'dialect'>,
   record: AuditRecord,
+  { relaxed = false }: { relaxed?: boolean } = {},
 ): Promise<number> {
-  return ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('audit_chains')
-      .values({ chain: record.chain, seq: 0, hash: GENESIS_HASH })
-      .onConflict((oc) => oc.column('chain').doNothing())
-      .execute();
-    const head = await lockHead(trx, ctx.dialect, record.chain);
+  const append = async (trx: Transaction<Database>): Promise<number> => {
+    let head = await lockHead(trx, ctx.dialect, record.chain);
+    if (!head) {
+      // A chain's first entry: its head row starts at the genesis hash (another instance may
+      // have made it meanwhile, hence the conflict clause and the second look).
+      await trx
+        .insertInto('audit_chains')
+        .values({ chain: record.chain, seq: 0, hash: GENESIS_HASH })
+        .onConflict((oc) => oc.column('chain').doNothing())
+        .execute();
+      head = await lockHead(trx, ctx.dialect, record.chain);
+      if (!head) throw new Error(`audit chain ${record.chain} has no head row`);
+    }
     const entry = { ...record, seq: head.seq + 1 };
     const hash = entryHash(head.hash, entry);
     await trx
@@ -79,14 +88,15 @@ export async function appendAudit(
       .where('chain', '=', record.chain)
       .execute();
     return entry.seq;
-  });
+  };
+  return relaxed ? relaxedCommit(ctx, append) : ctx.db.transaction().execute(append);
 }
 
 async function lockHead(
   trx: Kysely<Database>,
   dialect: VaultContext['dialect'],
   chain: string,
-): Promise<{ seq: number; hash: string }> {
+): Promise<{ seq: number; hash: string } | undefined> {
   const query = trx.selectFrom('audit_chains').select(['seq', 'hash']).where('chain', '=', chain);
-  return (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirstOrThrow();
+  return (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
 }

@@ -21,8 +21,13 @@ declare module 'fastify' {
     auditNote: AuditNote | null;
   }
   interface FastifyContextConfig {
-    /** False for a heartbeat that changes no state worth a record (a job's progress report). */
-    audit?: boolean;
+    /**
+     * False for a heartbeat that changes no state worth a record (a job's progress report).
+     * 'read' for a query sent as a POST for its body (which ids are stored, where blobs are):
+     * it is recorded, but its entry's commit does not wait for the disk (db/relaxed-commit).
+     * A restore makes one such call per hundred files or so.
+     */
+    audit?: boolean | 'read';
   }
 }
 
@@ -95,11 +100,12 @@ async function describeCall(
 export function installAudit(app: FastifyInstance): void {
   app.decorateRequest('auditNote', null);
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.audit === false) {
-      return payload;
-    }
+    const { audit } = request.routeOptions.config;
+    if (!STATE_CHANGING.has(request.method) || audit === false) return payload;
     try {
-      await appendAudit(app.vault, await describeCall(app, request, reply, payload));
+      await appendAudit(app.vault, await describeCall(app, request, reply, payload), {
+        relaxed: audit === 'read',
+      });
     } catch (err) {
       // The call itself is done; failing its answer would not undo it. The log says so.
       request.log.error({ err }, 'could not write the audit entry of this call');

@@ -41,6 +41,7 @@ export function backupRoutes(app: FastifyInstance): void {
   app.post(
     ROUTES.blobsExist,
     {
+      config: { audit: 'read' },
       bodyLimit: BODY_LIMITS.idBatch,
       schema: { body: ExistsRequest, response: { 200: ExistsResponse } },
     },

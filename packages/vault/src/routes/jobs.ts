@@ -20,6 +20,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { backupEnded } from '../alerts/backup-alerts.js';
+import { relaxedCommit } from '../db/relaxed-commit.js';
 import type { JobRow } from '../db/schema.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { jobView } from '../jobs/job-view.js';
@@ -261,20 +262,24 @@ export function jobRoutes(app: FastifyInstance): void {
         elapsed > 0
           ? Math.max(0, Math.round(((report.bytesDone - job.bytes_done) * 1000) / elapsed))
           : job.rate;
-      const updated = await db
-        .updateTable('jobs')
-        .set({
-          bytes_done: report.bytesDone,
-          bytes_total: report.bytesTotal ?? null,
-          files_done: report.filesDone,
-          files_total: report.filesTotal ?? null,
-          // Smoothed over the last reports, so a pause in one second does not read as zero.
-          rate: job.rate === 0 ? recent : Math.round((job.rate + recent) / 2),
-          heartbeat_at: now,
-        })
-        .where('id', '=', job.id)
-        .where('state', '=', 'running')
-        .executeTakeFirst();
+      // A heartbeat lost in a power cut is harmless; waiting for the disk every second stalled
+      // the uploads of the backup it reports on.
+      const updated = await relaxedCommit(app.vault, (trx) =>
+        trx
+          .updateTable('jobs')
+          .set({
+            bytes_done: report.bytesDone,
+            bytes_total: report.bytesTotal ?? null,
+            files_done: report.filesDone,
+            files_total: report.filesTotal ?? null,
+            // Smoothed over the last reports, so a pause in one second does not read as zero.
+            rate: job.rate === 0 ? recent : Math.round((job.rate + recent) / 2),
+            heartbeat_at: now,
+          })
+          .where('id', '=', job.id)
+          .where('state', '=', 'running')
+          .executeTakeFirst(),
+      );
       if (Number(updated.numUpdatedRows) !== 1) throw notRunning(job.id);
       return { cancel: job.cancel_requested === 1 };
     },

@@ -34,6 +34,7 @@ export function restoreRoutes(app: FastifyInstance): void {
   app.post(
     ROUTES.agentLocate,
     {
+      config: { audit: 'read' },
       bodyLimit: BODY_LIMITS.idBatch,
       schema: { params: AgentParams, body: LocateRequest, response: { 200: LocateResponse } },
     },
