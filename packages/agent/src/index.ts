@@ -37,7 +37,14 @@ export {
   type RestoreProgress,
   type RestoreStats,
 } from './restore/restore.js';
-export { Verifier, type Damage, type PackDamage, type VerifyResult } from './verify/verify.js';
+export {
+  Verifier,
+  type Damage,
+  type PackDamage,
+  type VerifierOptions,
+  type VerifyReader,
+  type VerifyResult,
+} from './verify/verify.js';
 export { resolvePoint } from './points.js';
 export { PointTree, type PathTarget, type Visit } from './browse/point-tree.js';
 export { Finder, NamePattern } from './browse/find.js';

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { HexId, IdBatch } from './common.js';
+import { MAX_PACK_RANGES } from './routes.js';
 
 export const LocateRequest = Type.Object({ ids: IdBatch }, { additionalProperties: false });
 export const BlobLocation = Type.Object({
@@ -19,6 +20,22 @@ export const LocateResponse = Type.Object({
   missing: Type.Array(HexId),
 });
 export type LocateResponse = Static<typeof LocateResponse>;
+
+/**
+ * Several ranges of one pack, each `[offset, length]`: the answer is their bytes one after the
+ * other, in the order asked. Small blobs far apart (a point's trees between its files' data)
+ * come in one request instead of one each or a read through everything between them.
+ */
+export const PackRangesRequest = Type.Object(
+  {
+    ranges: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 1 })]), {
+      minItems: 1,
+      maxItems: MAX_PACK_RANGES,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type PackRangesRequest = Static<typeof PackRangesRequest>;
 
 export const PackInfo = Type.Object({ name: HexId, size: Type.Integer({ minimum: 0 }) });
 export const PackList = Type.Object({ packs: Type.Array(PackInfo) });

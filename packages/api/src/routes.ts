@@ -27,6 +27,7 @@ export const ROUTES = {
   agentPack: '/v1/agents/:agent/packs/:pack',
   agentPacks: '/v1/agents/:agent/packs',
   agentPackCheck: '/v1/agents/:agent/packs/:pack/check',
+  agentPackRanges: '/v1/agents/:agent/packs/:pack/ranges',
   blobsExist: '/v1/blobs/exists',
   packUpload: '/v1/packs/:pack',
   points: '/v1/points',
@@ -74,6 +75,8 @@ export function route(path: string, params: Record<string, string> = {}): string
 
 // Limits agents need at run time; here because this module loads without TypeBox.
 
+/** Most ranges of one pack asked for in one request (POST …/packs/:pack/ranges). */
+export const MAX_PACK_RANGES = 4096;
 /** Most warnings a job keeps; its `warningCount` still counts every one. */
 export const MAX_JOB_WARNINGS = 100;
 /** Longest an agent's poll for work may wait, in seconds. */

@@ -3,7 +3,8 @@
  * Reads and opens blobs of one agent's keyring from the vault: locates ids in batches, fetches
  * neighbouring blobs of a pack in one ranged read, and checks every blob as it opens it.
  */
-import type { BlobLocation, PackCheckResponse } from '@coffer/api';
+import type { BlobLocation, LocateResponse, PackCheckResponse } from '@coffer/api';
+import { MAX_PACK_RANGES } from '@coffer/api/routes';
 import { CofferError, IntegrityError, openBlob, type BlobType } from '@coffer/core';
 import { createHash } from 'node:crypto';
 import { Limiter } from '../limiter.js';
@@ -14,6 +15,8 @@ import type { VaultClient } from './vault-client.js';
 const MAX_COALESCED = 8 * 1024 * 1024;
 /** Largest gap between two wanted blobs that is still read through rather than split. */
 const MAX_GAP = 256 * 1024;
+/** Ranges of a streamed pack (each up to MAX_COALESCED) handed to opening threads at once. */
+const PACK_OPENS_IN_FLIGHT = 3;
 /** Ranged reads in flight (each up to MAX_COALESCED) per reader. */
 const READS_IN_FLIGHT = 8;
 
@@ -38,6 +41,8 @@ interface ReadPlan {
   offset: number;
   length: number;
   blobs: BlobLocation[];
+  /** Fetch only the blobs' own bytes, several ranges in one request (see planSparseReads). */
+  sparse?: boolean;
 }
 
 /** Groups locations into coalesced ranged reads, keeping the order of first appearance. */
@@ -62,6 +67,37 @@ export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
   return plans;
 }
 
+/** The vault calls a reader makes (a test can serve them from memory). */
+export type ReaderClient = Pick<
+  VaultClient,
+  'locate' | 'readRange' | 'readRanges' | 'readPack' | 'checkPack'
+>;
+
+/**
+ * Groups locations into reads of only the blobs' bytes: neighbours in one pack share a request
+ * (up to MAX_COALESCED bytes and MAX_PACK_RANGES ranges) however far apart they are. For small
+ * blobs scattered between large ones, such as a point's trees between its files' data.
+ */
+export function planSparseReads(locations: readonly BlobLocation[]): ReadPlan[] {
+  const plans: ReadPlan[] = [];
+  let current: ReadPlan | undefined;
+  for (const loc of locations) {
+    if (
+      current &&
+      current.pack === loc.pack &&
+      current.blobs.length < MAX_PACK_RANGES &&
+      current.length + loc.length <= MAX_COALESCED
+    ) {
+      current.length += loc.length;
+      current.blobs.push(loc);
+      continue;
+    }
+    current = { pack: loc.pack, offset: 0, length: loc.length, blobs: [loc], sparse: true };
+    plans.push(current);
+  }
+  return plans;
+}
+
 /** Reads blobs of agent `agentId`, opened with `keys`. */
 export class BlobReader {
   private readonly locations = new Map<string, BlobLocation>();
@@ -73,7 +109,7 @@ export class BlobReader {
   private pool: OpenPool | undefined;
 
   constructor(
-    private readonly client: VaultClient,
+    private readonly client: ReaderClient,
     private readonly agentId: string,
     private readonly keys: OpenKeys,
   ) {}
@@ -85,6 +121,14 @@ export class BlobReader {
     const result = await this.client.locate(this.agentId, wanted);
     for (const loc of result.locations) this.locations.set(loc.id, loc);
     return result.missing;
+  }
+
+  /**
+   * Where the ids are, straight from the vault and not kept: a verify locates every blob of a
+   * point once and keeps only what it needs of each answer, compactly.
+   */
+  lookUp(hexIds: string[]): Promise<LocateResponse> {
+    return this.client.locate(this.agentId, hexIds);
   }
 
   /**
@@ -167,31 +211,38 @@ export class BlobReader {
    * Several reads are in flight and blobs open on worker threads. Every id must have been
    * located. A blob that fails to open is passed as an error; with `keep: false` only its
    * plaintext length is passed (enough for a verify), and with `writeTo` the opening thread
-   * writes it into the given file at the given positions and only its length is passed.
+   * writes it into the given file at the given positions and only its length is passed. With
+   * `sparse`, only the blobs' own bytes are fetched (see planSparseReads).
    */
   async readInOrder(
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: Buffer | Error) => Promise<void> | void,
+    options?: { keep?: true; sparse?: boolean },
   ): Promise<void>;
   async readInOrder(
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: number | Error) => Promise<void> | void,
-    options: { keep: false; writeTo?: (hex: string) => WriteTarget },
+    options: { keep: false; writeTo?: (hex: string) => WriteTarget; sparse?: boolean },
   ): Promise<void>;
   async readInOrder(
     hexIds: readonly string[],
     type: BlobType,
     onBlob: (hex: string, plaintext: never) => Promise<void> | void,
-    options: { keep: boolean; writeTo?: (hex: string) => WriteTarget } = { keep: true },
+    readOptions: {
+      keep?: boolean;
+      writeTo?: (hex: string) => WriteTarget;
+      sparse?: boolean;
+    } = {},
   ): Promise<void> {
+    const options = { keep: readOptions.keep !== false, writeTo: readOptions.writeTo };
     const locations = hexIds.map((hex) => {
       const loc = this.locations.get(hex);
       if (!loc) throw new MissingBlobError(hex);
       return loc;
     });
-    const plans = planReads(locations);
+    const plans = readOptions.sparse ? planSparseReads(locations) : planReads(locations);
     // A place in `reads` is held from the fetch until the plan's blobs are handed over, so
     // opened plaintexts waiting for their turn count against the bound too.
     const started: Promise<(Buffer | number | Error)[]>[] = [];
@@ -242,7 +293,13 @@ export class BlobReader {
   ): Promise<(Buffer | number | Error)[]> {
     let bytes: Buffer;
     try {
-      bytes = await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
+      bytes = plan.sparse
+        ? await this.client.readRanges(
+            this.agentId,
+            plan.pack,
+            plan.blobs.map((b) => [b.offset, b.length]),
+          )
+        : await this.client.readRange(this.agentId, plan.pack, plan.offset, plan.length);
     } catch (error) {
       // A pack the vault cannot serve fails only the blobs in it; an unreachable vault fails
       // the whole read.
@@ -250,7 +307,15 @@ export class BlobReader {
       this.unreadable.set(plan.pack, error.message);
       return plan.blobs.map(() => error);
     }
-    return this.openPlan(plan, bytes, type, options);
+    if (!plan.sparse) return this.openPlan(plan, bytes, type, options);
+    // The blobs lie one after the other in `bytes`.
+    let at = 0;
+    const blobs = plan.blobs.map((b) => {
+      const rebased = { ...b, offset: at };
+      at += b.length;
+      return rebased;
+    });
+    return this.openPlan({ ...plan, offset: 0, blobs }, bytes, type, options);
   }
 
   private async openPlan(
@@ -292,18 +357,17 @@ export class BlobReader {
   }
 
   /**
-   * Streams the whole of `pack`, checking its bytes against its name, and opens the located
-   * blobs `hexIds` (all in that pack) as they pass, passing each one's plaintext length or
+   * Streams the whole of `pack`, checking its bytes against its name, and opens the blobs at
+   * `locations` (all in that pack, in increasing offset order) as they pass, passing each one's plaintext length or
    * error to `onBlob`. Memory stays bounded: only the ranges holding wanted blobs are kept, a
    * few at a time. Returns why the pack does not match its name, or undefined when it does.
    */
   async checkPack(
     pack: string,
-    hexIds: readonly string[],
+    locations: readonly BlobLocation[],
     type: BlobType,
     onBlob: (hex: string, opened: number | Error) => void,
   ): Promise<string | undefined> {
-    const locations = this.inStorageOrder(hexIds).map((hex) => this.locations.get(hex)!);
     const plans = planReads(locations);
     const hash = createHash('sha256');
     const opening: Promise<void>[] = [];
@@ -334,8 +398,8 @@ export class BlobReader {
           opening.push(
             this.openPlan(plan, bytes, type, { keep: false }).then((r) => deliver(plan, r)),
           );
-          // Bounded: at most a few opened ranges wait for a thread.
-          if (opening.length >= READS_IN_FLIGHT) await opening.shift();
+          // Bounded: at most a few ranges wait for a thread (one per thread keeps them busy).
+          if (opening.length >= PACK_OPENS_IN_FLIGHT) await opening.shift();
         }
         position = end;
       }

@@ -411,6 +411,32 @@ export class VaultClient {
     return bytes;
   }
 
+  /**
+   * The bytes of several ranges (`[offset, length]`) of one pack, one after the other, in one
+   * request: blobs far apart without the bytes between them.
+   */
+  async readRanges(
+    agentId: string,
+    pack: string,
+    ranges: [offset: number, length: number][],
+  ): Promise<Buffer> {
+    const response = await this.send(
+      'POST',
+      route(ROUTES.agentPackRanges, { agent: agentId, pack }),
+      { json: { ranges }, idempotent: true },
+    );
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    const length = ranges.reduce((sum, [, n]) => sum + n, 0);
+    if (bytes.length !== length) {
+      throw new CofferError(
+        'SHORT_READ',
+        `pack ${pack}: asked for ${length} bytes in ${ranges.length} ranges, got ${bytes.length}`,
+        { transient: true },
+      );
+    }
+    return bytes;
+  }
+
   /** Tenant owner or service admin: one page of the audit log (oldest first). */
   auditLog(
     query: { since?: string; after?: number; limit?: number; tenant?: string } = {},

@@ -11,6 +11,7 @@ import {
   LocateResponse,
   PackCheckResponse,
   PackList,
+  PackRangesRequest,
   ROUTES,
 } from '@coffer/api';
 import type { FastifyInstance } from 'fastify';
@@ -114,6 +115,51 @@ export function restoreRoutes(app: FastifyInstance): void {
         .header('content-type', 'application/octet-stream')
         .header('content-range', `bytes ${first}-${last}/${pack.size}`)
         .send(bytes);
+    },
+  );
+
+  app.post(
+    ROUTES.agentPackRanges,
+    {
+      // A read: it changes nothing, so it is not an audited call.
+      config: { audit: false },
+      schema: { params: Type.Object({ agent: EntityId, pack: HexId }), body: PackRangesRequest },
+    },
+    async (request, reply) => {
+      const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
+      const { ranges } = request.body as PackRangesRequest;
+      const agent = await readableAgent(app, request, agentId);
+      const pack = await getPack(db, agent.keyring_id, name);
+      if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
+      let first = Infinity;
+      let end = 0;
+      let total = 0;
+      for (const [offset, length] of ranges) {
+        if (offset + length > pack.size) {
+          reply.header('content-range', `bytes */${pack.size}`);
+          throw new HttpError(
+            'INVALID_RANGE',
+            `pack ${name} has ${pack.size} bytes; bytes ${offset}-${offset + length - 1} are beyond its end`,
+          );
+        }
+        first = Math.min(first, offset);
+        end = Math.max(end, offset + length);
+        total += length;
+      }
+      if (total > MAX_RANGE) {
+        throw new HttpError('BAD_REQUEST', `at most ${MAX_RANGE} bytes in one request`);
+      }
+      // One read of the span from storage (a pack is at most 64 MiB), then only the ranges asked
+      // for go out: the bytes between them cost a copy here, not the network and the agent.
+      const span = await readOrMark(agent.keyring_id, name, () =>
+        app.vault.store.getRange(packKey(agent.keyring_id, name), first, end - first),
+      );
+      const out = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (const [offset, length] of ranges) {
+        at += span.copy(out, at, offset - first, offset - first + length);
+      }
+      return reply.header('content-type', 'application/octet-stream').send(out);
     },
   );
 
