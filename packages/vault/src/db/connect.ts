@@ -3,6 +3,7 @@
  * Opens the metadata database named by a URL: `sqlite:PATH` (the embedded default) or
  * `postgres://…`, and migrates it; or looks at one without creating or changing anything.
  */
+import { cacheStatements } from './statement-cache.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -87,10 +88,14 @@ async function open(url: string): Promise<MetadataDb> {
     const path = sqlitePath(url);
     if (path !== undefined) restrictSqliteFiles(path);
     const sqlite = new BetterSqlite3(path ?? ':memory:');
+    cacheStatements(sqlite);
     sqlite.pragma('journal_mode = WAL');
     // FULL: a committed recovery point survives a power cut, not only a process crash.
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 10000');
+    // A checkpoint resets the WAL but keeps its file at the largest size it reached (a big
+    // commit, or a long read that held checkpoints back): cut it back so that it stays small.
+    sqlite.pragma('journal_size_limit = 1048576');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
     throw badUrl(url);
