@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { cacheStatements } from '../src/db/statement-cache.js';
 
@@ -44,7 +44,7 @@ describe('the statement cache', () => {
 
   it('gives Kysely the right rows after the schema changes under a cached statement', async () => {
     const db = database();
-    const k = new Kysely<{ t: { k: number; v: string } }>({
+    const k = new Kysely<{ t: { k: Generated<number>; v: string } }>({
       dialect: new SqliteDialect({ database: db }),
     });
     await k.insertInto('t').values({ v: 'x' }).execute();
