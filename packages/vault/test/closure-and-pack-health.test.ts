@@ -3,7 +3,6 @@ import {
   BlobType,
   PackWriter,
   blobId,
-  createKeyring,
   encodeManifest,
   encodeTree,
   sealBlob,
@@ -19,9 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookup } from '../src/blob-index/index.js';
 import { packKey } from '../src/pack-keys.js';
 import { STATS, fileEntry } from './point-fixtures.js';
-import { makeVault, type InProcessVault } from './in-process-vault.js';
+import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
 
-const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (dialect) => {
   let v: InProcessVault;
   let dir: string;
@@ -33,41 +31,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-closure-'));
     v = await makeVault({ dialect, store: new FsBlobStore(dir) });
-    const tenant = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.tenants,
-      headers: auth(v.admin),
-      payload: { name: 't' },
-    });
-    const owner = tenant.json<{ token: string }>().token;
-    const vault = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.vaults,
-      headers: auth(owner),
-      payload: { name: 'v' },
-    });
-    const vaultId = vault.json<{ id: string }>().id;
-    const kr = await createKeyring('a long enough passphrase', { kdf: { N: 1024, r: 8, p: 1 } });
-    keys = kr.keys;
-    keyringId = kr.json.id;
-    const creds = await v.app.inject({
-      method: 'POST',
-      url: route(ROUTES.vaultCredentials, { vault: vaultId }),
-      headers: auth(owner),
-    });
-    const registered = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.register,
-      payload: {
-        secret: creds.json<{ secret: string }>().secret,
-        name: 'm',
-        hostname: 'h',
-        keyring: JSON.stringify(kr.json),
-      },
-    });
-    const body = registered.json<{ token: string; agent: { id: string } }>();
-    token = body.token;
-    agentId = body.agent.id;
+    ({ keys, keyringId, token, agentId } = await registerAgent(v));
   });
 
   afterAll(async () => {

@@ -3,7 +3,6 @@ import {
   BlobType,
   PackWriter,
   blobId,
-  createKeyring,
   encodeManifest,
   encodeTree,
   openBlob,
@@ -24,7 +23,7 @@ import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
 import { packKey } from '../src/pack-keys.js';
 import { STATS, fileEntry } from './point-fixtures.js';
-import { auth, makeVault, type InProcessVault } from './in-process-vault.js';
+import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
 
 const HOUR = 3_600_000;
 const OPTIONS: GcOptions = {
@@ -64,39 +63,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-gc-'));
     store = new FsBlobStore(dir);
     v = await makeVault({ dialect, store });
-    const tenant = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.tenants,
-      headers: auth(v.admin),
-      payload: { name: 't' },
-    });
-    owner = tenant.json<{ token: string }>().token;
-    const vault = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.vaults,
-      headers: auth(owner),
-      payload: { name: 'v' },
-    });
-    vaultId = vault.json<{ id: string }>().id;
-    const kr = await createKeyring('a long enough passphrase', { kdf: { N: 1024, r: 8, p: 1 } });
-    keys = kr.keys;
-    keyringId = kr.json.id;
-    const creds = await v.app.inject({
-      method: 'POST',
-      url: route(ROUTES.vaultCredentials, { vault: vaultId }),
-      headers: auth(owner),
-    });
-    const registered = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.register,
-      payload: {
-        secret: creds.json<{ secret: string }>().secret,
-        name: 'm',
-        hostname: 'h',
-        keyring: JSON.stringify(kr.json),
-      },
-    });
-    token = registered.json<{ token: string }>().token;
+    ({ owner, vaultId, keys, keyringId, token } = await registerAgent(v));
   });
 
   afterAll(async () => {

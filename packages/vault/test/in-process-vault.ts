@@ -2,6 +2,8 @@
  * An in-process vault for route tests: a Fastify app on a metadata database (SQLite in memory by
  * default, or a fresh PostgreSQL database) and a blob store, with a clock the test moves.
  */
+import { ROUTES, route } from '@coffer/api';
+import { createKeyring, type MasterKeys } from '@coffer/core';
 import type { BlobStore } from '@coffer/storage';
 import { MemoryBlobStore } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
@@ -100,3 +102,56 @@ export async function makeVault(
 
 /** The Authorization header of `token`. */
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A tenant owner, their vault and one agent registered into it with a fresh keyring. */
+export interface RegisteredAgent {
+  owner: string;
+  vaultId: string;
+  token: string;
+  agentId: string;
+  keys: MasterKeys;
+  keyringId: string;
+}
+
+/** Creates tenant `t`, vault `v` and registers agent `m` (cheap scrypt) through the routes. */
+export async function registerAgent(v: InProcessVault): Promise<RegisteredAgent> {
+  const tenant = await v.app.inject({
+    method: 'POST',
+    url: ROUTES.tenants,
+    headers: auth(v.admin),
+    payload: { name: 't' },
+  });
+  const owner = tenant.json<{ token: string }>().token;
+  const vault = await v.app.inject({
+    method: 'POST',
+    url: ROUTES.vaults,
+    headers: auth(owner),
+    payload: { name: 'v' },
+  });
+  const vaultId = vault.json<{ id: string }>().id;
+  const kr = await createKeyring('a long enough passphrase', { kdf: { N: 1024, r: 8, p: 1 } });
+  const creds = await v.app.inject({
+    method: 'POST',
+    url: route(ROUTES.vaultCredentials, { vault: vaultId }),
+    headers: auth(owner),
+  });
+  const registered = await v.app.inject({
+    method: 'POST',
+    url: ROUTES.register,
+    payload: {
+      secret: creds.json<{ secret: string }>().secret,
+      name: 'm',
+      hostname: 'h',
+      keyring: JSON.stringify(kr.json),
+    },
+  });
+  const body = registered.json<{ token: string; agent: { id: string } }>();
+  return {
+    owner,
+    vaultId,
+    token: body.token,
+    agentId: body.agent.id,
+    keys: kr.keys,
+    keyringId: kr.json.id,
+  };
+}

@@ -1,10 +1,9 @@
 import { ROUTES, route } from '@coffer/api';
-import { createKeyring } from '@coffer/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { relaxedCommit } from '../src/db/relaxed-commit.js';
 import type * as RelaxedCommit from '../src/db/relaxed-commit.js';
-import { auth, makeVault, type InProcessVault } from './in-process-vault.js';
+import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
 
 /** The routes whose writes went through relaxedCommit, in order. */
 const relaxed = vi.hoisted(() => ({ routes: [] as string[], current: '' }));
@@ -101,37 +100,8 @@ describe('which writes are relaxed', () => {
 
   beforeAll(async () => {
     v = await makeVault();
-    const tenant = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.tenants,
-      headers: auth(v.admin),
-      payload: { name: 't' },
-    });
-    const owner = tenant.json<{ token: string }>().token;
-    const vault = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.vaults,
-      headers: auth(owner),
-      payload: { name: 'v' },
-    });
-    const creds = await v.app.inject({
-      method: 'POST',
-      url: route(ROUTES.vaultCredentials, { vault: vault.json<{ id: string }>().id }),
-      headers: auth(owner),
-    });
-    const kr = await createKeyring('a long enough passphrase', { kdf: { N: 1024, r: 8, p: 1 } });
-    const registered = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.register,
-      payload: {
-        secret: creds.json<{ secret: string }>().secret,
-        name: 'm',
-        hostname: 'h',
-        keyring: JSON.stringify(kr.json),
-      },
-    });
-    const body = registered.json<{ token: string; agent: { id: string } }>();
-    agent = { token: body.token, id: body.agent.id };
+    const registered = await registerAgent(v);
+    agent = { token: registered.token, id: registered.agentId };
   });
 
   afterAll(async () => {
