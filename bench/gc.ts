@@ -26,23 +26,12 @@ import { insertPack } from '../packages/vault/src/blob-index/index.js';
 import { LifecycleRunner } from '../packages/vault/src/lifecycle/runner.js';
 import { packKey } from '../packages/vault/src/pack-keys.js';
 import { buildServer } from '../packages/vault/src/server.js';
+import { STATS } from '../packages/vault/test/point-fixtures.js';
 
 const POINTS = Number(process.env.BENCH_GC_POINTS ?? 10_000);
 const DATA_PER_POINT = 98;
 const PURGED_SHARE = 0.3;
 const COFFER = resolve(import.meta.dirname, '../packages/cli/bin/coffer.js');
-const STATS = {
-  files: 1,
-  directories: 0,
-  otherEntries: 0,
-  bytes: 1,
-  newFiles: 1,
-  changedFiles: 0,
-  unchangedFiles: 0,
-  addedBytes: 1,
-  storedBytes: 1,
-  warnings: 0,
-};
 
 /** A 48-byte stand-in for a sealed blob: a valid header, random bytes after it. */
 function sealed(type: BlobType): Buffer {
