@@ -32,7 +32,7 @@ import {
   unlink,
   type FileHandle,
 } from 'node:fs/promises';
-import type { BlobReader } from '../client/blob-reader.js';
+import { MissingBlobError, type BlobReader } from '../client/blob-reader.js';
 import { CofferError } from '@coffer/core';
 import { setTimes } from '@coffer/fs-times';
 import { CancelledError, throwIfCancelled } from '../cancelled.js';
@@ -92,11 +92,17 @@ const SLASH = Buffer.from('/');
 const SMALL_FILE = 1024 * 1024;
 const PREFETCH_BYTES = 32 * 1024 * 1024;
 /**
- * Directories restored side by side in the whole tree. A window per directory alone let
- * 8^depth of them run at once, each with its tree and its prefetched blobs (up to 961 MiB
- * for 100,000 small files); past this, a subdirectory is restored in turn by its parent.
+ * Groups of directories (see DIRECTORY_GROUP) restored side by side in the whole tree. A window
+ * per directory alone let 8^depth of them run at once, each with its tree and its prefetched
+ * blobs (up to 961 MiB for 100,000 small files); past this, a group is restored in turn by the
+ * group above it.
  */
-const DIRECTORIES_AT_ONCE = 16;
+const GROUPS_AT_ONCE = 4;
+/**
+ * Sibling (and cousin) directories whose trees are read, and whose blobs are located, in one
+ * request each. Per directory, a tree of 16 small files cost three requests.
+ */
+const DIRECTORY_GROUP = 32;
 /** Plaintext of small files fetched and not yet written, over the whole restore. */
 const PREFETCH_BUDGET = 64 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
@@ -118,6 +124,25 @@ function join(dir: Buffer, name: Buffer): Buffer {
 
 function show(path: Buffer): string {
   return path.toString('utf8');
+}
+
+/** An entry and the directory (on disk) it is restored into. */
+interface InDirectory {
+  entry: TreeEntry;
+  dir: Buffer;
+}
+
+/** A file small enough to restore in a batch with others (see SMALL_FILE). */
+type SmallFile = InDirectory;
+
+/** Decodes a tree; a tree that does not decode is returned as the error. */
+function decodeOrError(plaintext: Buffer): TreeEntry[] | Error {
+  try {
+    return decodeTree(plaintext);
+  } catch (error) {
+    if (error instanceof CofferError && !error.transient) return error;
+    throw error;
+  }
 }
 
 /** The names of this program's temporary files (see tempBeside). */
@@ -155,8 +180,8 @@ export class Restore {
     warnings: 0,
   };
   private readonly limiter: Limiter;
-  /** Directories being restored now (see DIRECTORIES_AT_ONCE). */
-  private openDirectories = 0;
+  /** Groups of directories being restored now (see GROUPS_AT_ONCE). */
+  private openGroups = 0;
   /** Bounds the small files' plaintext in memory: readers wait for the writing threads. */
   private readonly prefetch = new ByteBudget(PREFETCH_BUDGET);
   /** Where the first of each hard-linked file went (a promise: files restore in parallel). */
@@ -233,25 +258,39 @@ export class Restore {
     return this.stats;
   }
 
-  private async restoreEntries(entries: TreeEntry[], dir: Buffer): Promise<void> {
-    // Subtrees are located with the content, so reading each one later costs one request.
+  /** Restores the entries of directory `dir` (the target or a selected directory). */
+  private restoreEntries(entries: TreeEntry[], dir: Buffer): Promise<void> {
+    return this.fillDirectories([{ real: dir, entries }]);
+  }
+
+  /**
+   * Fills directories that were read together: their blobs are located in one request, their
+   * small files fetched together, and their subdirectories restored in groups, so a tree of
+   * many small directories costs a few requests per group of directories rather than per
+   * directory.
+   */
+  private async fillDirectories(dirs: { real: Buffer; entries: TreeEntry[] }[]): Promise<void> {
+    const { reader } = this.options;
+    // Subtrees are located with the content, so reading them later costs one request a group.
     // Missing blobs are reported per file, where they are found.
-    const ids = entries.flatMap((e) => [
-      ...(e.content ?? []).map((c) => idHex(c.id)),
-      ...(e.subtree ? [idHex(e.subtree)] : []),
-    ]);
-    // Held until this directory is done, subdirectories included: then forgotten, so the
+    const ids = dirs.flatMap(({ entries }) =>
+      entries.flatMap((e) => [
+        ...(e.content ?? []).map((c) => idHex(c.id)),
+        ...(e.subtree ? [idHex(e.subtree)] : []),
+      ]),
+    );
+    // Held until these directories are done, subdirectories included: then forgotten, so the
     // restore's memory does not grow with the number of blobs.
-    this.options.reader.hold(ids);
+    reader.hold(ids);
     try {
-      await this.restoreLocated(entries, dir, ids);
+      await reader.locate(ids);
+      await this.restoreLocated(dirs);
     } finally {
-      this.options.reader.release(ids);
+      reader.release(ids);
     }
   }
 
-  private async restoreLocated(entries: TreeEntry[], dir: Buffer, ids: string[]): Promise<void> {
-    await this.options.reader.locate(ids);
+  private async restoreLocated(dirs: { real: Buffer; entries: TreeEntry[] }[]): Promise<void> {
     // Every task started here is awaited before this returns or throws, so nothing reads from
     // the vault after the caller closes its client.
     const started: Promise<void>[] = [];
@@ -261,34 +300,41 @@ export class Restore {
       started.push(task);
       return task;
     };
-    let batch: TreeEntry[] = [];
+    let batch: SmallFile[] = [];
     let batchBytes = 0;
+    const subdirectories: InDirectory[] = [];
     try {
-      for (const entry of entries) {
-        if (entry.type === EntryType.file && entry.size <= SMALL_FILE && entry.links <= 1) {
-          batch.push(entry);
-          batchBytes += entry.size;
-          if (batchBytes >= PREFETCH_BYTES) {
-            await this.restoreSmallFiles(batch, dir);
-            batch = [];
-            batchBytes = 0;
+      for (const { real: dir, entries } of dirs) {
+        for (const entry of entries) {
+          if (entry.type === EntryType.file && entry.size <= SMALL_FILE && entry.links <= 1) {
+            batch.push({ entry, dir });
+            batchBytes += entry.size;
+            if (batchBytes >= PREFETCH_BYTES) {
+              await this.restoreSmallFiles(batch);
+              batch = [];
+              batchBytes = 0;
+            }
+          } else if (entry.type === EntryType.file) {
+            await this.limiter.acquire();
+            void start(
+              this.restoreEntry(entry, dir)
+                .catch((error: unknown) => this.warnOrThrow(join(dir, entry.name), error))
+                .finally(() => this.limiter.release()),
+            );
+          } else if (entry.type === EntryType.directory) {
+            subdirectories.push({ entry, dir });
+          } else {
+            await this.restoreEntry(entry, dir);
           }
-        } else if (entry.type === EntryType.file) {
-          await this.limiter.acquire();
-          void start(
-            this.restoreEntry(entry, dir)
-              .catch((error: unknown) => this.warnOrThrow(join(dir, entry.name), error))
-              .finally(() => this.limiter.release()),
-          );
-        } else if (entry.type === EntryType.directory) {
-          // Subdirectories restore side by side, so their requests to the vault overlap.
-          if (this.openDirectories < DIRECTORIES_AT_ONCE) void start(this.restoreEntry(entry, dir));
-          else await this.restoreEntry(entry, dir);
-        } else {
-          await this.restoreEntry(entry, dir);
         }
       }
-      await this.restoreSmallFiles(batch, dir);
+      await this.restoreSmallFiles(batch);
+      for (let i = 0; i < subdirectories.length; i += DIRECTORY_GROUP) {
+        const group = subdirectories.slice(i, i + DIRECTORY_GROUP);
+        // Groups restore side by side, so their requests to the vault overlap.
+        if (this.openGroups < GROUPS_AT_ONCE) void start(this.restoreDirectories(group));
+        else await this.restoreDirectories(group);
+      }
     } catch (error) {
       await Promise.allSettled(started);
       throw error;
@@ -296,6 +342,65 @@ export class Restore {
     const settled = await Promise.allSettled(started);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * Restores directories (each an entry and the directory it goes in): makes them, reads their
+   * trees in one request, fills them, then sets their metadata, last, so their times stay.
+   */
+  private async restoreDirectories(group: InDirectory[]): Promise<void> {
+    throwIfCancelled(this.options.signal, 'restore');
+    const made: { entry: TreeEntry; path: Buffer; real: Buffer }[] = [];
+    for (const { entry, dir } of group) {
+      const path = join(dir, entry.name);
+      this.progress.currentPath = show(path);
+      const real = await this.directory(path);
+      if (!real) continue;
+      this.stats.directories++;
+      made.push({ entry, path, real });
+    }
+    this.openGroups++;
+    try {
+      const trees = await this.trees(made.flatMap(({ entry }) => entry.subtree ?? []));
+      const dirs = made.map(({ entry, path, real }) => {
+        const tree = entry.subtree ? trees.get(idHex(entry.subtree))! : [];
+        if (!(tree instanceof Error)) return { real, entries: tree };
+        this.warn(path, `its contents were not restored: ${tree.message}`);
+        return { real, entries: [] };
+      });
+      await this.fillDirectories(dirs);
+    } finally {
+      this.openGroups--;
+      for (const { real } of made) this.fresh.delete(real.toString('latin1'));
+    }
+    for (const { entry, real } of made) await this.metadata(real, entry);
+  }
+
+  /**
+   * Reads and decodes trees together (sparse ranged reads, a few requests for a whole group).
+   * A tree that cannot be read or decoded is an error in the answer; a vault that cannot be
+   * reached throws.
+   */
+  private async trees(ids: Buffer[]): Promise<Map<string, TreeEntry[] | Error>> {
+    const { reader } = this.options;
+    const hexes = [...new Set(ids.map(idHex))];
+    const out = new Map<string, TreeEntry[] | Error>();
+    reader.hold(hexes);
+    try {
+      const missing = await reader.locate(hexes);
+      for (const hex of missing) out.set(hex, new MissingBlobError(hex));
+      await reader.readInOrder(
+        reader.inStorageOrder(hexes),
+        BlobType.tree,
+        (hex, plaintext) => {
+          out.set(hex, plaintext instanceof Error ? plaintext : decodeOrError(plaintext));
+        },
+        { sparse: true },
+      );
+    } finally {
+      reader.release(hexes);
+    }
+    return out;
   }
 
   /**
@@ -313,22 +418,22 @@ export class Restore {
    * Restores small files together: their blobs are fetched in a few coalesced ranged reads
    * (sorted by where they are stored) instead of one request per file.
    */
-  private async restoreSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
-    if (entries.length === 0) return;
+  private async restoreSmallFiles(files: SmallFile[]): Promise<void> {
+    if (files.length === 0) return;
     throwIfCancelled(this.options.signal, 'restore');
-    const bytes = entries.reduce((sum, e) => sum + e.size, 0);
+    const bytes = files.reduce((sum, { entry }) => sum + entry.size, 0);
     await this.prefetch.acquire(bytes);
     try {
-      await this.fetchAndWriteSmallFiles(entries, dir);
+      await this.fetchAndWriteSmallFiles(files);
     } finally {
       this.prefetch.release(bytes);
     }
   }
 
-  private async fetchAndWriteSmallFiles(entries: TreeEntry[], dir: Buffer): Promise<void> {
+  private async fetchAndWriteSmallFiles(files: SmallFile[]): Promise<void> {
     const { reader } = this.options;
     const ids = reader.inStorageOrder([
-      ...new Set(entries.flatMap((e) => (e.content ?? []).map((c) => idHex(c.id)))),
+      ...new Set(files.flatMap(({ entry }) => (entry.content ?? []).map((c) => idHex(c.id)))),
     ]);
     const prefetched = new Map<string, Buffer | Error>();
     await reader.readInOrder(ids, BlobType.data, (hex, plaintext) => {
@@ -341,7 +446,7 @@ export class Restore {
       paths: [] as Buffer[],
       bytes: 0,
     }));
-    for (const entry of entries) {
+    for (const { entry, dir } of files) {
       const path = join(dir, entry.name);
       const hexes = (entry.content ?? []).map((c) => idHex(c.id));
       const plaintexts = hexes.map((hex) => prefetched.get(hex));
@@ -411,27 +516,8 @@ export class Restore {
     const path = join(dir, entry.name);
     this.progress.currentPath = show(path);
     switch (entry.type) {
-      case EntryType.directory: {
-        const real = await this.directory(path);
-        if (!real) return;
-        this.stats.directories++;
-        this.openDirectories++;
-        try {
-          let entries: TreeEntry[] = [];
-          try {
-            if (entry.subtree) entries = await this.tree(entry.subtree);
-          } catch (error) {
-            if (!(error instanceof CofferError) || error.transient) throw error;
-            this.warn(path, `its contents were not restored: ${error.message}`);
-          }
-          await this.restoreEntries(entries, real);
-        } finally {
-          this.openDirectories--;
-          this.fresh.delete(real.toString('latin1'));
-        }
-        await this.metadata(real, entry);
-        return;
-      }
+      case EntryType.directory:
+        return this.restoreDirectories([{ entry, dir }]);
       case EntryType.file:
         return this.file(entry, path);
       case EntryType.symlink: {
