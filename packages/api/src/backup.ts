@@ -11,6 +11,13 @@ export const ExistsRequest = Type.Object({ ids: IdBatch }, { additionalPropertie
 export const ExistsResponse = Type.Object({ missing: Type.Array(HexId) });
 export type ExistsResponse = Static<typeof ExistsResponse>;
 
+/**
+ * A number that changes whenever the vault loses, condemns or finds unreadable any blob of the
+ * agent's keyring: while it stays the same, every id the vault said it held is still held.
+ */
+export const BlobsEpoch = Type.Object({ epoch: Type.Integer({ minimum: 0 }) });
+export type BlobsEpoch = Static<typeof BlobsEpoch>;
+
 export const PackUploadResponse = Type.Object({
   name: HexId,
   blobs: Type.Integer({ minimum: 0 }),

@@ -29,6 +29,7 @@ export const ROUTES = {
   agentPackCheck: '/v1/agents/:agent/packs/:pack/check',
   agentPackRanges: '/v1/agents/:agent/packs/:pack/ranges',
   blobsExist: '/v1/blobs/exists',
+  blobsEpoch: '/v1/blobs/epoch',
   packUpload: '/v1/packs/:pack',
   points: '/v1/points',
   audit: '/v1/audit',

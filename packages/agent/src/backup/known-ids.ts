@@ -6,22 +6,33 @@
  * arrived; the file is checked against the vault at the start of each backup, so a stale or
  * optimistic entry cannot make a point refer to missing data.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../config/agent-state.js';
 import { IdSet } from './id-set.js';
 
 const ID_BYTES = 32;
 
+/**
+ * When the cache was last known to hold only ids the vault holds: the vault's loss epoch then,
+ * and the cache file's length (ids appended since may be from a pack whose upload never ended).
+ */
+interface Checked {
+  epoch: number;
+  bytes: number;
+}
+
 /** A set of 32-byte ids, held compactly (IdSet), backed by an append-only file of raw ids. */
 export class KnownIds {
   private ids = new IdSet();
+  private checked: Checked | undefined;
 
   private constructor(private readonly path: string) {}
 
   /** Loads the cache at `path` (an absent or torn file gives what could be read). */
   static async load(path: string): Promise<KnownIds> {
     const known = new KnownIds(path);
+    known.checked = await readChecked(`${path}.checked`);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -31,6 +42,26 @@ export class KnownIds {
     known.ids = new IdSet(Math.floor(bytes.length / ID_BYTES));
     for (let i = 0; i + ID_BYTES <= bytes.length; i += ID_BYTES) known.ids.add(bytes, i);
     return known;
+  }
+
+  /**
+   * True when every id in the cache is still held by a vault whose loss epoch is `epoch`: the
+   * cache was checked or vouched for in full at that epoch, nothing was appended since, and the
+   * vault lost, condemned and found damaged nothing of this keyring since.
+   */
+  async stillHeldAt(epoch: number | undefined): Promise<boolean> {
+    if (epoch === undefined || this.checked?.epoch !== epoch) return false;
+    return this.checked.bytes === (await fileLength(this.path));
+  }
+
+  /**
+   * Records that every id in the cache is held at loss epoch `epoch`: call it after a backup
+   * whose every upload and question was answered, with the epoch read before it began.
+   */
+  async markHeld(epoch: number | undefined): Promise<void> {
+    if (epoch === undefined) return;
+    this.checked = { epoch, bytes: await fileLength(this.path) };
+    await writeFileAtomic(`${this.path}.checked`, Buffer.from(JSON.stringify(this.checked)));
   }
 
   /** True when the vault is known to hold `hex`. */
@@ -83,4 +114,20 @@ export class KnownIds {
     this.ids = new IdSet();
     await writeFileAtomic(this.path, Buffer.alloc(0));
   }
+}
+
+async function fileLength(path: string): Promise<number> {
+  return (await stat(path).catch(() => undefined))?.size ?? 0;
+}
+
+async function readChecked(path: string): Promise<Checked | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as Partial<Checked>;
+    if (Number.isSafeInteger(value.epoch) && Number.isSafeInteger(value.bytes)) {
+      return { epoch: value.epoch!, bytes: value.bytes! };
+    }
+  } catch {
+    // Absent or torn: the cache is checked in full.
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import type {
   AlertState,
   AuditList,
   AuditVerifyResponse,
+  BlobsEpoch,
   NotifySettings,
   NotifyTestResult,
   SetNotifyRequest,
@@ -344,6 +345,19 @@ export class VaultClient {
       out.push(...r.missing);
     }
     return out;
+  }
+
+  /**
+   * The keyring's loss epoch (see BlobsEpoch), or undefined from a vault too old to tell; the
+   * vault first confirms its pack files are there.
+   */
+  async blobsEpoch(): Promise<number | undefined> {
+    try {
+      return (await this.json<BlobsEpoch>('GET', ROUTES.blobsEpoch)).epoch;
+    } catch (error) {
+      if (error instanceof VaultError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /** Uploads one pack; `chunks` is called again on a retry. */

@@ -91,6 +91,22 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     }
   }
 
+  /** How many times agents asked the vault which ids it holds (audited calls). */
+  async function existsCalls(): Promise<number> {
+    const query = `SELECT COUNT(*) AS n FROM audit_log WHERE action = 'blobs.exists'`;
+    if (db?.url) {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query<{ n: string }>(query);
+      await client.end();
+      return Number(rows[0]!.n);
+    }
+    const sqlite = new Database(join(vault.dataDir, 'metadata.sqlite'), { readonly: true });
+    const { n } = sqlite.prepare(query).get() as { n: number };
+    sqlite.close();
+    return n;
+  }
+
   async function backup(dir: string, item: string, extra: string[] = []) {
     const result = await machine.run(['backup', dir, '--item', item, '--json', ...extra]);
     expect([0, 3], result.stderr).toContain(result.code);
@@ -177,6 +193,28 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     await restoresIdentically(third.point.id, dir);
     expect((await verify(second.point.id)).damage).toEqual([]);
     expect((await verify(first.point.id)).damage).toEqual([]);
+  });
+
+  it('asks about no cached id while the vault lost nothing, and about every one after a loss (point 1)', async () => {
+    const since = await packSet(vault.dataDir);
+    const dir = join(work.path, 'epoch');
+    await mkdir(join(dir, 'keep'), { recursive: true });
+    await writeFile(join(dir, 'keep', 'a.bin'), randomBytes(BIG));
+    await backup(dir, 'epoch');
+    const dataOnly = (await packsWith(vault.dataDir, 1, since)).find((p) =>
+      p.entries.every((e) => e.type === 1),
+    )!;
+    const asked = await existsCalls();
+    const unchanged = await backup(dir, 'epoch');
+    expect(unchanged.point.stats.addedBytes).toBe(0);
+    expect(await existsCalls()).toBe(asked);
+    // A pack file gone behind the vault's back is found before the agent trusts its cache.
+    await rename(dataOnly.path, `${dataOnly.path}.away`);
+    const after = await backup(dir, 'epoch');
+    expect(await existsCalls()).toBeGreaterThan(asked);
+    expect(after.point.stats.addedBytes).toBeGreaterThan(BIG / 2);
+    expect((await verify(after.point.id)).damage).toEqual([]);
+    await restoresIdentically(after.point.id, dir);
   });
 
   it('lists every damaged file and pack, reports them, and the next backup heals (points 1, 4, 5)', async () => {

@@ -5,6 +5,7 @@
  */
 import {
   BODY_LIMITS,
+  BlobsEpoch,
   CommitPointRequest,
   ExistsRequest,
   ExistsResponse,
@@ -25,7 +26,14 @@ import { StorageFullError } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { getPack, insertPack, lookup, markClosed, reviveBlobs } from '../blob-index/index.js';
+import {
+  getPack,
+  insertPack,
+  listPacks,
+  lookup,
+  markClosed,
+  reviveBlobs,
+} from '../blob-index/index.js';
 import { checkClosure } from '../closure.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
@@ -60,6 +68,24 @@ export function backupRoutes(app: FastifyInstance): void {
       return { missing: ids.filter((id) => !present.has(id)) };
     },
   );
+
+  app.get(ROUTES.blobsEpoch, { schema: { response: { 200: BlobsEpoch } } }, async (request) => {
+    const agent = requireAgent(request);
+    // A pack file that went away behind the vault's back is found here, and marking it moves
+    // the epoch, so an agent never trusts ids that were in it.
+    const packs = await listPacks(db, agent.keyring_id);
+    await confirmPacks(
+      app.vault,
+      agent.keyring_id,
+      new Map(packs.filter((p) => p.state === 'ok').map((p) => [p.name, p.size])),
+    );
+    const keyring = await db
+      .selectFrom('keyrings')
+      .select('closure_epoch')
+      .where('id', '=', agent.keyring_id)
+      .executeTakeFirstOrThrow();
+    return { epoch: keyring.closure_epoch };
+  });
 
   app.put(
     ROUTES.packUpload,
