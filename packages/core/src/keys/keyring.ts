@@ -56,7 +56,12 @@ export interface MasterKeys {
   readonly chunker: ChunkerParams;
 }
 
-export const DEFAULT_KDF = { N: 2 ** 17, r: 8, p: 1 } as const;
+/**
+ * scrypt's cost for new keyrings: 64 MiB, two passes. OWASP counts it as strong as N=2^17, p=1
+ * (the default until 2026-11), which takes the same time and twice the memory; every agent
+ * command derives once, so its peak memory is what the halving buys.
+ */
+export const DEFAULT_KDF = { N: 2 ** 16, r: 8, p: 2 } as const;
 export const MIN_PASSPHRASE_CHARS = 16;
 /** Largest keyring JSON accepted (docs/format.md §9). */
 export const MAX_KEYRING_BYTES = 64 * 1024;
