@@ -37,7 +37,7 @@ async function chunkFile(
   const ids: Buffer[] = [];
   const lengths: number[] = [];
   const sealed = new Map<string, Buffer>();
-  let result = chunker.scan({ job: 1, path: Buffer.from(path), size: listedSize, mtimeNs });
+  let result = chunker.scan({ job: 1, path, size: listedSize, mtimeNs });
   for (;;) {
     if ('code' in result) throw new Error(result.code);
     const segment: Scanned = result;
@@ -47,6 +47,12 @@ async function chunkFile(
     const wanted = segmentIds.map((_, i) => i).filter((i) => (ids.length + i) % 2 === 0);
     ids.push(...segmentIds);
     lengths.push(...segment.lengths);
+    if (segment.sealed) {
+      // A small file comes sealed whole with its scan.
+      for (const i of wanted)
+        sealed.set(segmentIds[i]!.toString('hex'), segment.sealed[i] as Buffer);
+      return { ids, lengths, sealed, changed: segment.changed ?? false };
+    }
     const [done, next] = chunker.seal(1, wanted);
     wanted.forEach((i, k) => sealed.set(segmentIds[i]!.toString('hex'), done.sealed[k] as Buffer));
     if (!next) return { ids, lengths, sealed, changed: done.changed ?? false };
@@ -96,11 +102,25 @@ describe('FileChunker', () => {
     expect(got.changed).toBe(true);
   });
 
+  it('seals a small file with its scan and opens a name that is not UTF-8', async () => {
+    const name = Buffer.concat([Buffer.from(join(dir(), 'latin-')), Buffer.from([0xff, 0xfe])]);
+    const content = randomBytes(3000);
+    await writeFile(name, content);
+    const { mtimeNs } = await stat(name, { bigint: true });
+    const chunker = new FileChunker({ ...keys, chunker: small });
+    const path = name.toString('latin1');
+    const result = chunker.scan({ job: 9, path, size: content.length, mtimeNs });
+    if ('code' in result) throw new Error(result.message);
+    const id = Buffer.from(result.ids);
+    expect(result).toMatchObject({ eof: true, changed: false, lengths: [3000] });
+    expect(openBlob(keys, BlobType.data, id, result.sealed![0] as Buffer)).toEqual(content);
+  });
+
   it('does not hang on a FIFO that took the place of a file', async () => {
     const fifo = join(dir(), 'fifo');
     execFileSync('mkfifo', [fifo]);
     const chunker = new FileChunker({ ...keys, chunker: small });
-    const result = chunker.scan({ job: 8, path: Buffer.from(fifo), size: 10, mtimeNs: 0n });
+    const result = chunker.scan({ job: 8, path: fifo, size: 10, mtimeNs: 0n });
     expect(result).toMatchObject({ job: 8, code: 'ENOTREG' });
   });
 
@@ -108,7 +128,7 @@ describe('FileChunker', () => {
     const chunker = new FileChunker({ ...keys, chunker: small });
     const result = chunker.scan({
       job: 7,
-      path: Buffer.from(join(dir(), 'absent')),
+      path: join(dir(), 'absent'),
       size: 10,
       mtimeNs: 0n,
     });

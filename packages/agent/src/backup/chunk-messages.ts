@@ -25,8 +25,10 @@ function segmentReply(result: Scanned | FileFailure): ChunkReply {
 export function answer(chunker: FileChunker, request: ChunkRequest): [ChunkReply, ArrayBuffer[]][] {
   try {
     switch (request.kind) {
-      case 'scan':
-        return [[segmentReply(chunker.scan(request)), []]];
+      case 'scan': {
+        const scanned = chunker.scan(request);
+        return [[segmentReply(scanned), 'sealed' in scanned ? transferable(scanned.sealed!) : []]];
+      }
       case 'seal': {
         const [sealed, next] = chunker.seal(request.job, request.wanted);
         const replies: [ChunkReply, ArrayBuffer[]][] = [

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Limiter } from '../limiter.js';
 import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
-import { FileChunker, type FileFailure } from './file-chunker.js';
+import { FileChunker, SMALL_FILE, type FileFailure } from './file-chunker.js';
 
 /** Files each thread works on at once: one being read while the walker decides on another. */
 const FILES_PER_THREAD = 2;
@@ -22,8 +22,6 @@ const FILES_PER_THREAD = 2;
  * their requests and replies travel in batches, one message for many files.
  */
 const SMALL_FILES_PER_THREAD = 16;
-/** A file this small is one chunk, read into a buffer of its own size. */
-const SMALL_FILE = 64 * 1024;
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 const ID_LENGTH = 32;
 
@@ -172,8 +170,7 @@ export class ChunkPool {
       thread.active++;
       let open = true;
       try {
-        // A copy of its own: a small Buffer is a view of a shared pool, which would be cloned whole.
-        thread.send({ kind: 'scan', job, path: new Uint8Array(path), size, mtimeNs });
+        thread.send({ kind: 'scan', job, path: path.toString('latin1'), size, mtimeNs });
         const refs: ContentRef[] = [];
         let total = 0;
         for (;;) {
@@ -195,20 +192,29 @@ export class ChunkPool {
           }
           total += reply.bytesRead;
           const wanted = await handlers.segment(ids, reply.lengths, reply.bytesRead);
-          thread.send({ kind: 'seal', job, wanted });
-          const sealed = await mailbox.next();
-          if (sealed.kind !== 'sealed') throw unexpected(sealed);
+          // The sealed chunks asked for, in `wanted` order; a small file's came with its scan.
+          let sealed: Uint8Array[];
+          let changed = reply.changed;
+          if (reply.sealed) {
+            open = false;
+            sealed = wanted.map((index) => reply.sealed![index]!);
+          } else {
+            thread.send({ kind: 'seal', job, wanted });
+            const answer = await mailbox.next();
+            if (answer.kind !== 'sealed') throw unexpected(answer);
+            sealed = answer.sealed;
+            changed = answer.changed;
+          }
           for (let k = 0; k < wanted.length; k++) {
-            const bytes = sealed.sealed[k]!;
-            const index = wanted[k]!;
+            const bytes = sealed[k]!;
             await handlers.sealed(
-              ids[index]!,
+              ids[wanted[k]!]!,
               Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             );
           }
           if (reply.eof) {
             open = false;
-            return { refs, size: total, changed: sealed.changed ?? false };
+            return { refs, size: total, changed: changed ?? false };
           }
         }
       } finally {

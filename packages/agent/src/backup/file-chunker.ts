@@ -16,6 +16,12 @@ import {
 } from '@coffer/core';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
+/**
+ * A file this small is one chunk, read into a buffer of its own size, and sealed as soon as it
+ * is read: asking the walking thread first whether its chunk is new cost a second message each
+ * way per file, more than sealing a small chunk that turns out to be known.
+ */
+export const SMALL_FILE = 64 * 1024;
 /** Files smaller than this get their own buffer; larger ones share a few reused ones. */
 const OWN_BUFFER = 256 * 1024;
 /** Room beyond one maximum chunk in a stream buffer: the least read after a long tail. */
@@ -31,7 +37,11 @@ export interface ChunkerKeys {
 /** A file to chunk, by its byte path and the size and mtime seen when it was listed. */
 export interface ScanRequest {
   job: number;
-  path: Uint8Array;
+  /**
+   * The path's bytes as a latin1 string: one byte per character, so any name survives, and a
+   * string crosses to a thread far more cheaply than a typed array of its own.
+   */
+  path: string;
   size: number;
   mtimeNs: bigint;
 }
@@ -44,6 +54,10 @@ export interface Scanned {
   bytesRead: number;
   /** True when the file is finished after this segment. */
   eof: boolean;
+  /** A small file read whole comes sealed already (all its chunks) and closed (see SMALL_FILE). */
+  sealed?: Uint8Array[];
+  /** With `sealed`: whether size or mtime moved while the file was read. */
+  changed?: boolean;
 }
 
 /** The sealed chunks of a segment the owner asked for, in `wanted` order. */
@@ -128,19 +142,26 @@ export class FileChunker {
       eof: false,
     };
     this.files.set(request.job, file);
-    return this.next(file);
+    const scanned = this.next(file);
+    if ('code' in scanned || !scanned.eof || request.size > SMALL_FILE) return scanned;
+    const [sealed] = this.seal(
+      request.job,
+      scanned.lengths.map((_, i) => i),
+    );
+    return { ...scanned, sealed: sealed.sealed, changed: sealed.changed ?? false };
   }
 
-  private open(path: Uint8Array): number {
+  private open(latin1Path: string): number {
+    const path = Buffer.from(latin1Path, 'latin1');
     // O_NONBLOCK: if a FIFO took the file's place since it was listed, opening must not hang.
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
     let fd: number;
     try {
-      fd = openSync(Buffer.from(path), flags | O_NOATIME);
+      fd = openSync(path, flags | O_NOATIME);
     } catch (error) {
       // O_NOATIME is only allowed on files the caller owns.
       if (O_NOATIME === 0 || (error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-      fd = openSync(Buffer.from(path), flags);
+      fd = openSync(path, flags);
     }
     if (!fstatSync(fd).isFile()) {
       closeSync(fd);
