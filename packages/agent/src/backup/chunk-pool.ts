@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Limiter } from '../limiter.js';
+import { WORKER_RESOURCE_LIMITS } from '../worker-tasks.js';
 import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
 import { FileChunker, SMALL_FILE, type FileFailure } from './file-chunker.js';
 
@@ -105,7 +106,10 @@ export class ChunkPool {
     const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
     if (!this.inline) {
       for (let i = 0; i < this.size; i++) {
-        const worker = new Worker(WORKER_URL, { workerData: data });
+        const worker = new Worker(WORKER_URL, {
+          workerData: data,
+          resourceLimits: WORKER_RESOURCE_LIMITS,
+        });
         worker.on('message', (replies: ChunkReply[]) => {
           for (const reply of replies) this.deliver(reply);
         });
