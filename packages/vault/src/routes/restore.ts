@@ -17,7 +17,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { getPack, listPacks, lookup } from '../blob-index/index.js';
+import { getPack, listPacks, locate } from '../blob-index/index.js';
 import { readableAgent } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
 import { markPack, readFailure, recheckPack } from '../pack-health.js';
@@ -43,17 +43,14 @@ export function restoreRoutes(app: FastifyInstance): void {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);
       const { ids } = request.body as { ids: string[] };
-      const found = new Map(
-        (await lookup(db, agent.keyring_id, ids)).map((r) => [r.id, r] as const),
-      );
+      const placements = await locate(db, agent.keyring_id, ids);
       const locations = [];
       const missing = [];
-      for (const id of ids) {
-        const row = found.get(id);
-        if (row) {
-          const { pack, offset, length, type } = row;
-          locations.push({ id, pack, offset, length, type });
-        } else missing.push(id);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const at = placements[i];
+        if (at) locations.push({ id, ...at });
+        else missing.push(id);
       }
       return { locations, missing };
     },
