@@ -202,8 +202,20 @@ export class ByteReader {
 
   /** Reads a uvarint length (at most `max`) and that many bytes. */
   bytes(max: number): Uint8Array {
+    const start = this.skip(max);
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /**
+   * Reads a uvarint length (at most `max`) and steps over that many bytes; returns where they
+   * start. For a caller that reads them in place, without a view of its own.
+   */
+  skip(max: number): number {
     const n = this.uvarint();
     if (n > max) this.fail(`length ${n} exceeds limit ${max}`);
-    return this.raw(n);
+    this.need(n);
+    const start = this.pos;
+    this.pos += n;
+    return start;
   }
 }
