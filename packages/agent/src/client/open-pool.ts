@@ -65,6 +65,7 @@ function openOne(
       request.types[i] as BlobType,
       id,
       bytes.subarray(offset, offset + request.spans[2 * i + 1]!),
+      { transient: !request.keep || writeTo !== undefined },
     );
     if (writeTo) {
       try {

@@ -26,6 +26,12 @@ const binding = require('zstd-napi/binding.js') as {
 // frees a context per call, about 2 µs, a sixth of decompressing a 4 KiB blob. Each call starts
 // a fresh frame, so a failed call leaves nothing behind for the next.
 let dctx: InstanceType<typeof binding.DCtx> | undefined;
+/**
+ * Where transient plaintexts are decompressed, made on first use: a new buffer per blob made
+ * garbage of every byte a verify reads. Larger plaintexts get their own buffer.
+ */
+const MAX_SCRATCH = 1024 * 1024;
+let scratch: Buffer | undefined;
 
 export const BLOB_HEADER_LENGTH = 16;
 export const BLOB_OVERHEAD = 32;
@@ -136,7 +142,14 @@ export function openBlob(
   type: BlobType,
   id: Buffer,
   sealed: Uint8Array,
-  options: { maxPlaintext?: number } = {},
+  options: {
+    maxPlaintext?: number;
+    /**
+     * The plaintext may be a view of memory that the thread's next openBlob overwrites: for a
+     * caller done with it before then (a verify counts its bytes, a restore writes them out).
+     */
+    transient?: boolean;
+  } = {},
 ): Buffer {
   // The id's hex is made only for an error: a verify opens blobs by the hundred thousand.
   const bad = (message: string, cause?: unknown): never => {
@@ -181,7 +194,10 @@ export function openBlob(
     }
     if (declared === null || declared > limit)
       bad(`zstd frame declares ${declared ?? 'no'} content size (limit ${limit})`);
-    plaintext = Buffer.allocUnsafe(declared!);
+    if (options.transient && declared! <= MAX_SCRATCH) {
+      scratch ??= Buffer.allocUnsafe(MAX_SCRATCH);
+      plaintext = scratch.subarray(0, declared!);
+    } else plaintext = Buffer.allocUnsafe(declared!);
     let written: number;
     try {
       written = (dctx ??= new binding.DCtx()).decompress(plaintext, body);
