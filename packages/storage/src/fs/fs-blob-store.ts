@@ -155,26 +155,7 @@ export class FsBlobStore implements BlobStore {
 
   /** @inheritdoc */
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    const path = this.path(key);
-    const handle = await open(path, 'r').catch((error: unknown) => {
-      if (isNotFound(error)) throw new NotFoundError(`${key} not found`);
-      throw error;
-    });
-    try {
-      const { size } = await handle.stat();
-      if (offset < 0 || length < 0 || offset + length > size)
-        throw new InvalidRangeError(key, offset, length, size);
-      const buffer = Buffer.allocUnsafe(length);
-      let read = 0;
-      while (read < length) {
-        const r = await handle.read(buffer, read, length - read, offset + read);
-        if (r.bytesRead === 0) throw new InvalidRangeError(key, offset, length, offset + read);
-        read += r.bytesRead;
-      }
-      return buffer;
-    } finally {
-      await handle.close();
-    }
+    return this.getRanges(key, [[offset, length]]);
   }
 
   /** @inheritdoc */
