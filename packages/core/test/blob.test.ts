@@ -19,6 +19,25 @@ describe('blob codec', () => {
     expect(sealBlob(keys, BlobType.data, blobId(keys.idKey, noise), noise)[2]).toBe(0);
   });
 
+  it('opens transient plaintexts into one reused buffer, and large ones into their own', () => {
+    const seal = (plaintext: Buffer) => {
+      const id = blobId(keys.idKey, plaintext);
+      return { plaintext, id, sealed: sealBlob(keys, BlobType.data, id, plaintext) };
+    };
+    const a = seal(Buffer.from('first blob, compressible. '.repeat(200)));
+    const b = seal(Buffer.from('second blob, also compressible. '.repeat(300)));
+    const large = seal(Buffer.from('large blob line\n'.repeat(100_000)));
+    const openedA = openBlob(keys, BlobType.data, a.id, a.sealed, { transient: true });
+    expect(openedA.equals(a.plaintext)).toBe(true);
+    const openedB = openBlob(keys, BlobType.data, b.id, b.sealed, { transient: true });
+    expect(openedB.equals(b.plaintext)).toBe(true);
+    expect(openedA.buffer).toBe(openedB.buffer);
+    const openedLarge = openBlob(keys, BlobType.data, large.id, large.sealed, { transient: true });
+    expect(openedLarge.equals(large.plaintext)).toBe(true);
+    expect(openedLarge.buffer).not.toBe(openedB.buffer);
+    expect(openBlob(keys, BlobType.data, a.id, a.sealed).buffer).not.toBe(openedB.buffer);
+  });
+
   it('detects every single flipped bit and names the blob', () => {
     const plaintext = Buffer.from('a small blob of plaintext for the bit flip test, '.repeat(3));
     const id = blobId(keys.idKey, plaintext);

@@ -35,6 +35,11 @@ export interface BlobStore {
   get(key: string): Promise<AsyncIterable<Buffer>>;
   /** Exactly `length` bytes from `offset`. */
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * The bytes of several ranges (`[offset, length]`), one after the other, without the bytes
+   * between them: a pack's trees lie far apart, between its files' data.
+   */
+  getRanges(key: string, ranges: readonly (readonly [number, number])[]): Promise<Buffer>;
   /** The whole object in memory (small objects only). */
   getBuffer(key: string): Promise<Buffer>;
   /** Size and time of an object, or undefined when absent. */

@@ -9,6 +9,7 @@ import {
   insertPack,
   knownIds,
   listPacks,
+  locate,
   lookup,
   markClosed,
   scanBlobs,
@@ -132,5 +133,30 @@ describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
     expect(await lookup(db, 'kr_a', everything)).toEqual([]);
     expect(await listPacks(db, 'kr_a')).toEqual([]);
     expect((await lookup(db, 'kr_b', [hex('b0')])).length).toBe(1);
+  });
+
+  it('locates ids in the order asked, with repeats, across batches, and leaves out ids not indexed', async () => {
+    const { db } = meta;
+    const many = Array.from({ length: 2100 }, (_, i) => entry(`b${i}`, i * 10));
+    await insertPack(db, 'kr_a', { name: hex('big'), size: 30_000 }, many, { now: 1 });
+    await insertPack(db, 'kr_a', { name: hex('tree'), size: 10 }, [entry('t', 0, 2)], { now: 2 });
+    await insertPack(db, 'kr_b', { name: hex('other'), size: 10 }, [entry('o', 0)], { now: 3 });
+    const at = (i: number) => ({ pack: hex('big'), offset: i * 10, length: 10, type: 1 });
+
+    // Every id found: rows line up with the sorted batch, whatever order they were asked in.
+    const asked = many.map((e) => e.id).reverse();
+    expect(await locate(db, 'kr_a', asked)).toEqual(many.map((_, i) => at(i)).reverse());
+    // Some not indexed (one of another keyring), one twice, in a batch of their own.
+    const mixed = [hex('b7'), hex('nowhere'), hex('t'), hex('o'), hex('b7'), hex('b2000')];
+    expect(await locate(db, 'kr_a', mixed)).toEqual([
+      at(7),
+      undefined,
+      { pack: hex('tree'), offset: 0, length: 10, type: 2 },
+      undefined,
+      at(7),
+      at(2000),
+    ]);
+    expect(await locate(db, 'kr_c', [hex('b1')])).toEqual([undefined]);
+    expect(await locate(db, 'kr_a', [])).toEqual([]);
   });
 });

@@ -37,13 +37,21 @@ export class IdSet {
   /** The slot holding `id`, or the empty slot where it would go. */
   private find(id: Uint8Array, at: number): number {
     const table = this.table;
-    let slot =
-      ((id[at]! | (id[at + 1]! << 8) | (id[at + 2]! << 16) | (id[at + 3]! << 24)) >>> 0) &
-      this.mask;
+    const head = (id[at]! | (id[at + 1]! << 8) | (id[at + 2]! << 16) | (id[at + 3]! << 24)) >>> 0;
+    let slot = head & this.mask;
     for (;;) {
       const base = slot * ID_BYTES;
-      if (table.compare(id, at, at + ID_BYTES, base, base + ID_BYTES) === 0) return slot;
-      if (IdSet.isZero(table, base)) return slot;
+      // The first four bytes, read here, settle most probes without a call into Buffer.compare
+      // or a scan for the empty slot.
+      const there =
+        (table[base]! |
+          (table[base + 1]! << 8) |
+          (table[base + 2]! << 16) |
+          (table[base + 3]! << 24)) >>>
+        0;
+      if (there === head && table.compare(id, at, at + ID_BYTES, base, base + ID_BYTES) === 0)
+        return slot;
+      if (there === 0 && IdSet.isZero(table, base)) return slot;
       slot = (slot + 1) & this.mask;
     }
   }

@@ -47,40 +47,66 @@ export class FieldWriter {
   }
 }
 
-/** Reads the fields of one body in order; `next` returns undefined at the end. */
+/**
+ * Reads the fields of one body in order, in place: a tree holds a dozen fields per entry, and
+ * a view (a Buffer) per field cost a third of decoding one.
+ */
 export class FieldReader {
   private readonly r: ByteReader;
   private last = 0;
+  private start = 0;
+  private end = 0;
+  /** The current field's tag (once `next` returned true). */
+  tag = 0;
 
   constructor(
-    bytes: Uint8Array,
+    private readonly bytes: Uint8Array,
     private readonly what: string,
+    start = 0,
+    end = bytes.length,
   ) {
-    this.r = new ByteReader(bytes, what);
+    this.r = new ByteReader(bytes, what, start, end);
   }
 
-  /** The next field's tag and value, or undefined at the end of the body. */
-  next(): { tag: number; value: Uint8Array } | undefined {
-    if (this.r.remaining === 0) return undefined;
+  /** Moves to the next field; false at the end of the body. */
+  next(): boolean {
+    if (this.r.remaining === 0) return false;
     const tag = this.r.uvarint();
     if (tag <= this.last)
       this.r.fail(`field tag ${tag} repeats or goes backwards (after ${this.last})`);
     this.last = tag;
-    const value = this.r.bytes(this.r.remaining);
-    return { tag, value };
+    this.tag = tag;
+    this.start = this.r.skip(this.r.remaining);
+    this.end = this.r.offset;
+    return true;
   }
 
-  /** Reads a whole value as a uvarint (safe integer). */
-  uint(value: Uint8Array): number {
-    const r = new ByteReader(value, this.what);
+  /** The current field's value (a view). */
+  value(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end);
+  }
+
+  /** Bytes in the current field's value. */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** A reader of the current field's value, whose errors name `what`. */
+  reader(what: string): ByteReader {
+    return new ByteReader(this.bytes, what, this.start, this.end);
+  }
+
+  /** Reads the current field's whole value as a uvarint (safe integer). */
+  uint(): number {
+    const r = new ByteReader(this.bytes, this.what, this.start, this.end);
     const v = r.uvarint();
     if (r.remaining !== 0) r.fail('trailing bytes in an integer field');
     return v;
   }
 
-  /** Reads a whole value as an svarint. */
-  sint(value: Uint8Array): bigint {
-    const r = new ByteReader(value, this.what);
+  /** Reads the current field's whole value as an svarint. */
+  sint(): bigint {
+    const r = new ByteReader(this.bytes, this.what, this.start, this.end);
     const v = r.svarint();
     if (r.remaining !== 0) r.fail('trailing bytes in an integer field');
     return v;

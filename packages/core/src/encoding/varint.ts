@@ -142,6 +142,23 @@ export class ByteReader {
 
   /** Reads a minimal uvarint that must fit in a safe integer. */
   uvarint(): number {
+    // Varints of up to seven bytes (49 bits) are exact in a double: tags, lengths, sizes and
+    // modes are read without BigInt, which costs several times more per byte.
+    const b = this.buf;
+    let result = 0;
+    let scale = 1;
+    for (let p = this.pos; p < this.end && p - this.pos < 7; p++) {
+      const byte = b[p]!;
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        const first = p === this.pos;
+        this.pos = p + 1;
+        if (byte === 0 && !first) this.fail('non-minimal varint');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    // Longer, or cut short: the general reader takes it from the start, with its errors.
     const v = this.uvarint64();
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`integer ${v} too large`);
     return Number(v);
@@ -149,17 +166,22 @@ export class ByteReader {
 
   /** Reads a minimal uvarint up to 2^64-1. */
   uvarint64(): bigint {
-    let result = 0n;
-    let shift = 0n;
+    // Gathered in two doubles, the first four bytes (28 bits) and the rest (at most 42 bits),
+    // and joined as a bigint once rather than byte by byte.
+    let low = 0;
+    let high = 0;
+    let scale = 1;
     for (let i = 0; i < 10; i++) {
       const byte = this.u8();
-      result |= BigInt(byte & 0x7f) << shift;
+      if (i < 4) low += (byte & 0x7f) * scale;
+      else high += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) this.fail('non-minimal varint');
+        const result = i < 4 ? BigInt(low) : (BigInt(high) << 28n) | BigInt(low);
         if (result > MAX_U64) this.fail('varint overflows 64 bits');
         return result;
       }
-      shift += 7n;
+      scale = i === 3 ? 1 : scale * 0x80;
     }
     return this.fail('varint longer than 10 bytes');
   }
@@ -180,8 +202,20 @@ export class ByteReader {
 
   /** Reads a uvarint length (at most `max`) and that many bytes. */
   bytes(max: number): Uint8Array {
+    const start = this.skip(max);
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /**
+   * Reads a uvarint length (at most `max`) and steps over that many bytes; returns where they
+   * start. For a caller that reads them in place, without a view of its own.
+   */
+  skip(max: number): number {
     const n = this.uvarint();
     if (n > max) this.fail(`length ${n} exceeds limit ${max}`);
-    return this.raw(n);
+    this.need(n);
+    const start = this.pos;
+    this.pos += n;
+    return start;
   }
 }

@@ -124,8 +124,9 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
     stats: Object.fromEntries(STATS_KEYS.map((k) => [k, 0])) as unknown as PointStats,
     program: '',
   };
-  for (let field = f.next(); field; field = f.next()) {
-    const { tag, value } = field;
+  while (f.next()) {
+    const tag = f.tag;
+    const value = f.value();
     switch (tag) {
       case 1:
       case 7:
@@ -143,10 +144,10 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
         m.username = text(value, f);
         break;
       case 5:
-        m.startTimeNs = f.sint(value);
+        m.startTimeNs = f.sint();
         break;
       case 6:
-        m.endTimeNs = f.sint(value);
+        m.endTimeNs = f.sint();
         break;
       case 8:
         m.item = text(value, f);
@@ -160,9 +161,9 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
       }
       case 11: {
         const s = new FieldReader(value, 'manifest stats');
-        for (let sf = s.next(); sf; sf = s.next()) {
-          const key = STATS_KEYS[sf.tag - 1];
-          if (key) m.stats[key] = s.uint(sf.value);
+        while (s.next()) {
+          const key = STATS_KEYS[s.tag - 1];
+          if (key) m.stats[key] = s.uint();
         }
         break;
       }

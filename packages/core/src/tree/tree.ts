@@ -163,8 +163,8 @@ export function encodeTree(entries: readonly TreeEntry[]): Buffer {
   return w.finish();
 }
 
-function decodeEntry(body: Uint8Array): TreeEntry {
-  const f = new FieldReader(body, 'tree entry');
+function decodeEntry(bytes: Uint8Array, start: number, end: number): TreeEntry {
+  const f = new FieldReader(bytes, 'tree entry', start, end);
   const e: TreeEntry = {
     name: Buffer.alloc(0),
     type: EntryType.file,
@@ -181,34 +181,34 @@ function decodeEntry(body: Uint8Array): TreeEntry {
   };
   let sawName = false;
   let sawType = false;
-  for (let field = f.next(); field; field = f.next()) {
-    const { tag, value } = field;
+  while (f.next()) {
+    const tag = f.tag;
     switch (tag) {
       case T.name:
-        e.name = Buffer.from(value);
+        e.name = Buffer.from(f.value());
         sawName = true;
         break;
       case T.type: {
-        const t = f.uint(value);
+        const t = f.uint();
         if (t < 1 || t > 7) f.fail(`unknown entry type ${t}`);
         e.type = t as EntryType;
         sawType = true;
         break;
       }
       case T.mode:
-        e.mode = f.uint(value);
+        e.mode = f.uint();
         break;
       case T.uid:
-        e.uid = f.uint(value);
+        e.uid = f.uint();
         break;
       case T.gid:
-        e.gid = f.uint(value);
+        e.gid = f.uint();
         break;
       case T.user:
       case T.group: {
         let s: string;
         try {
-          s = utf8.decode(value);
+          s = utf8.decode(f.value());
         } catch {
           return f.fail('user or group name is not UTF-8');
         }
@@ -217,20 +217,20 @@ function decodeEntry(body: Uint8Array): TreeEntry {
         break;
       }
       case T.mtime:
-        e.mtimeNs = f.sint(value);
+        e.mtimeNs = f.sint();
         break;
       case T.ctime:
-        e.ctimeNs = f.sint(value);
+        e.ctimeNs = f.sint();
         break;
       case T.size:
-        e.size = f.uint(value);
+        e.size = f.uint();
         break;
       case T.linkTarget:
-        if (value.length > LIMITS.name) f.fail('link target too long');
-        e.linkTarget = Buffer.from(value);
+        if (f.length > LIMITS.name) f.fail('link target too long');
+        e.linkTarget = Buffer.from(f.value());
         break;
       case T.xattrs: {
-        const r = new ByteReader(value, 'tree xattrs');
+        const r = f.reader('tree xattrs');
         const n = r.uvarint();
         if (n > LIMITS.xattrs || n * 2 > r.remaining) r.fail(`${n} xattrs`);
         const xattrs: Xattr[] = [];
@@ -247,19 +247,19 @@ function decodeEntry(body: Uint8Array): TreeEntry {
         break;
       }
       case T.device:
-        e.device = f.uint(value);
+        e.device = f.uint();
         break;
       case T.inode:
-        e.inode = f.uint(value);
+        e.inode = f.uint();
         break;
       case T.links:
-        e.links = f.uint(value);
+        e.links = f.uint();
         break;
       case T.rdev:
-        e.rdev = f.uint(value);
+        e.rdev = f.uint();
         break;
       case T.content: {
-        const r = new ByteReader(value, 'tree content');
+        const r = f.reader('tree content');
         const n = r.uvarint();
         if (n > LIMITS.content || n * (ID_LENGTH + 1) > r.remaining) r.fail(`${n} content ids`);
         if (n === 0) f.fail('an empty content field must be omitted');
@@ -271,8 +271,8 @@ function decodeEntry(body: Uint8Array): TreeEntry {
         break;
       }
       case T.subtree:
-        if (value.length !== ID_LENGTH) f.fail('subtree id is not 32 bytes');
-        e.subtree = Buffer.from(value);
+        if (f.length !== ID_LENGTH) f.fail('subtree id is not 32 bytes');
+        e.subtree = Buffer.from(f.value());
         break;
       default:
         // A later, optional field: skipped.
@@ -297,7 +297,8 @@ export function decodeTree(bytes: Uint8Array): TreeEntry[] {
   if (n > LIMITS.entries || n > r.remaining) r.fail(`${n} entries`);
   const entries: TreeEntry[] = [];
   for (let i = 0; i < n; i++) {
-    const e = decodeEntry(r.bytes(r.remaining));
+    const start = r.skip(r.remaining);
+    const e = decodeEntry(bytes, start, r.offset);
     if (i > 0 && Buffer.compare(entries[i - 1]!.name, e.name) >= 0)
       r.fail('entries not sorted by name or not unique');
     entries.push(e);

@@ -22,6 +22,8 @@ import {
 const TEMP_DIR = '.tmp';
 const STALE_TEMP_MS = 3600 * 1000;
 const WRITE_BATCH = 1024 * 1024;
+/** Largest gap between two ranges of one getRanges that is read through rather than split. */
+const MAX_READ_GAP = 64 * 1024;
 
 async function fsyncDir(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -153,6 +155,11 @@ export class FsBlobStore implements BlobStore {
 
   /** @inheritdoc */
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    return this.getRanges(key, [[offset, length]]);
+  }
+
+  /** @inheritdoc */
+  async getRanges(key: string, ranges: readonly (readonly [number, number])[]): Promise<Buffer> {
     const path = this.path(key);
     const handle = await open(path, 'r').catch((error: unknown) => {
       if (isNotFound(error)) throw new NotFoundError(`${key} not found`);
@@ -160,16 +167,45 @@ export class FsBlobStore implements BlobStore {
     });
     try {
       const { size } = await handle.stat();
-      if (offset < 0 || length < 0 || offset + length > size)
-        throw new InvalidRangeError(key, offset, length, size);
-      const buffer = Buffer.allocUnsafe(length);
-      let read = 0;
-      while (read < length) {
-        const r = await handle.read(buffer, read, length - read, offset + read);
-        if (r.bytesRead === 0) throw new InvalidRangeError(key, offset, length, offset + read);
-        read += r.bytesRead;
+      let total = 0;
+      for (const [offset, length] of ranges) {
+        if (offset < 0 || length < 0 || offset + length > size)
+          throw new InvalidRangeError(key, offset, length, size);
+        total += length;
       }
-      return buffer;
+      const out = Buffer.allocUnsafe(total);
+      const readFully = async (into: Buffer, at: number): Promise<void> => {
+        for (let done = 0; done < into.length;) {
+          const r = await handle.read(into, done, into.length - done, at + done);
+          if (r.bytesRead === 0) throw new InvalidRangeError(key, at, into.length, at + done);
+          done += r.bytesRead;
+        }
+      };
+      let put = 0;
+      for (let i = 0; i < ranges.length;) {
+        // Ranges that follow one another closely are read in one go, gaps included: a read
+        // costs more than the few kilobytes between two neighbouring trees.
+        const first = ranges[i]![0];
+        let end = first + ranges[i]![1];
+        let j = i + 1;
+        for (; j < ranges.length; j++) {
+          const [offset, length] = ranges[j]!;
+          if (offset < end || offset - end > MAX_READ_GAP) break;
+          end = offset + length;
+        }
+        if (j === i + 1) {
+          await readFully(out.subarray(put, put + end - first), first);
+          put += end - first;
+        } else {
+          const span = Buffer.allocUnsafe(end - first);
+          await readFully(span, first);
+          for (const [offset, length] of ranges.slice(i, j)) {
+            put += span.copy(out, put, offset - first, offset - first + length);
+          }
+        }
+        i = j;
+      }
+      return out;
     } finally {
       await handle.close();
     }

@@ -56,6 +56,17 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   /** @inheritdoc */
+  async getRanges(key: string, ranges: readonly (readonly [number, number])[]): Promise<Buffer> {
+    const { data } = this.object(key);
+    for (const [offset, length] of ranges) {
+      if (offset < 0 || length < 0 || offset + length > data.length) {
+        throw new InvalidRangeError(key, offset, length, data.length);
+      }
+    }
+    return Buffer.concat(ranges.map(([offset, length]) => data.subarray(offset, offset + length)));
+  }
+
+  /** @inheritdoc */
   async getBuffer(key: string): Promise<Buffer> {
     return Buffer.from(this.object(key).data);
   }

@@ -69,6 +69,29 @@ export function runBlobStoreSuite(options: BlobStoreSuiteOptions): void {
       await expect(store.get('missing')).rejects.toThrow(NotFoundError);
     });
 
+    test('reads several ranges into one buffer, near or far apart, in the order asked', async () => {
+      const data = randomBytes(300 * 1024);
+      await store.put('rs', data);
+      const ranges: [number, number][] = [
+        [10, 5],
+        [20, 0],
+        [30, 100],
+        [200 * 1024, 1000],
+        [5, 3],
+        [300 * 1024 - 1, 1],
+      ];
+      const want = Buffer.concat(ranges.map(([o, l]) => data.subarray(o, o + l)));
+      expect((await store.getRanges('rs', ranges)).equals(want)).toBe(true);
+      expect((await store.getRanges('rs', [])).length).toBe(0);
+      await expect(
+        store.getRanges('rs', [
+          [0, 1],
+          [300 * 1024, 1],
+        ]),
+      ).rejects.toThrow(InvalidRangeError);
+      await expect(store.getRanges('missing', [[0, 1]])).rejects.toThrow(NotFoundError);
+    });
+
     test('lists by prefix, sorted, including prefixes inside a name', async () => {
       for (const key of ['packs/ab/1', 'packs/ab/2', 'packs/ac/3', 'other/x'])
         await store.put(key, Buffer.from(key));

@@ -21,7 +21,7 @@ export {
 export { deleteBlobs, deleteKeyrings } from './delete.js';
 export { insertPack, type BlobEntry, type InsertPackOptions } from './insert-pack.js';
 export { knownIds } from './known-ids.js';
-export { lookup, type BlobLocation } from './lookup.js';
+export { locate, lookup, type BlobLocation, type Placement } from './lookup.js';
 export { markClosed } from './closed.js';
 export { deletePacks, getPack, listPacks, setPackState, type PackInfo } from './packs.js';
 export { scanBlobs } from './scan.js';

@@ -17,7 +17,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { getPack, listPacks, lookup } from '../blob-index/index.js';
+import { getPack, listPacks, locate } from '../blob-index/index.js';
 import { readableAgent } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
 import { markPack, readFailure, recheckPack } from '../pack-health.js';
@@ -43,17 +43,14 @@ export function restoreRoutes(app: FastifyInstance): void {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);
       const { ids } = request.body as { ids: string[] };
-      const found = new Map(
-        (await lookup(db, agent.keyring_id, ids)).map((r) => [r.id, r] as const),
-      );
+      const placements = await locate(db, agent.keyring_id, ids);
       const locations = [];
       const missing = [];
-      for (const id of ids) {
-        const row = found.get(id);
-        if (row) {
-          const { pack, offset, length, type } = row;
-          locations.push({ id, pack, offset, length, type });
-        } else missing.push(id);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const at = placements[i];
+        if (at) locations.push({ id, ...at });
+        else missing.push(id);
       }
       return { locations, missing };
     },
@@ -131,8 +128,6 @@ export function restoreRoutes(app: FastifyInstance): void {
       const agent = await readableAgent(app, request, agentId);
       const pack = await getPack(db, agent.keyring_id, name);
       if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
-      let first = Infinity;
-      let end = 0;
       let total = 0;
       for (const [offset, length] of ranges) {
         if (offset + length > pack.size) {
@@ -142,23 +137,16 @@ export function restoreRoutes(app: FastifyInstance): void {
             `pack ${name} has ${pack.size} bytes; bytes ${offset}-${offset + length - 1} are beyond its end`,
           );
         }
-        first = Math.min(first, offset);
-        end = Math.max(end, offset + length);
         total += length;
       }
       if (total > MAX_RANGE) {
         throw new HttpError('BAD_REQUEST', `at most ${MAX_RANGE} bytes in one request`);
       }
-      // One read of the span from storage (a pack is at most 64 MiB), then only the ranges asked
-      // for go out: the bytes between them cost a copy here, not the network and the agent.
-      const span = await readOrMark(agent.keyring_id, name, () =>
-        app.vault.store.getRange(packKey(agent.keyring_id, name), first, end - first),
+      // Only the ranges asked for are read: the span around a pack's trees is most of the pack,
+      // and a verify asks for them in some sixty requests.
+      const out = await readOrMark(agent.keyring_id, name, () =>
+        app.vault.store.getRanges(packKey(agent.keyring_id, name), ranges),
       );
-      const out = Buffer.allocUnsafe(total);
-      let at = 0;
-      for (const [offset, length] of ranges) {
-        at += span.copy(out, at, offset - first, offset - first + length);
-      }
       return reply.header('content-type', 'application/octet-stream').send(out);
     },
   );
