@@ -13,6 +13,15 @@ describe('IdSet', () => {
     for (let i = 0; i < 1000; i++) expect(set.has(randomBytes(32))).toBe(false);
   });
 
+  it('fills its table to three quarters before doubling it', () => {
+    const set = new IdSet();
+    for (let i = 0; i < 3000; i++) set.add(randomBytes(32));
+    // 3,000 ids in 4,096 slots; at a load of one half they took 8,192 (the 1M-file backup's
+    // table doubled to 128 MiB near its end).
+    expect(set.bytes).toBe(4096 * 32);
+    expect(new IdSet(3000).bytes).toBe(4096 * 32);
+  });
+
   it('reads ids at an offset and lists every id once, the all-zero id included', () => {
     const set = new IdSet();
     const packed = Buffer.concat([Buffer.alloc(32), randomBytes(32), randomBytes(32)]);

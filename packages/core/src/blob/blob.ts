@@ -110,7 +110,10 @@ export function sealBlob(
   const body = frame ?? plaintext;
   const nonce = options.nonce ?? randomBytes(12);
   const h = header(type, frame ? Compression.zstd : Compression.none, nonce);
-  const out = Buffer.allocUnsafe(BLOB_OVERHEAD + body.length);
+  // Memory of its own, not a slice of Node's shared 8 KiB pool: a chunking thread transfers it
+  // to the walking thread instead of cloning the whole pool, and a pack waiting to upload holds
+  // only its blobs' bytes.
+  const out = Buffer.allocUnsafeSlow(BLOB_OVERHEAD + body.length);
   h.copy(out, 0);
   const cipher = createCipheriv('aes-256-gcm', keys.encryptionKey, nonce);
   cipher.setAAD(Buffer.concat([h, id]));
