@@ -12,6 +12,25 @@ describe('varint', () => {
     expect(new ByteWriter().uvarint(300).finish()).toEqual(Buffer.from([0xac, 0x02]));
   });
 
+  it('writes a bigint exactly as LEB128 does, 7 bits at a time, across the 32-bit halves', () => {
+    const reference = (v: bigint): number[] => {
+      const out: number[] = [];
+      for (; v >= 0x80n; v >>= 7n) out.push(Number(v & 0x7fn) | 0x80);
+      return [...out, Number(v)];
+    };
+    const values = [0n, 0x7fn, 0xffffffffn, 1n << 32n, (1n << 35n) - 1n, 1n << 35n, 1n << 63n];
+    for (let i = 0; i < 2000; i++)
+      values.push(
+        BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 53)) << BigInt(i % 12)),
+      );
+    values.push((1n << 64n) - 1n);
+    for (const v of values) {
+      expect([...new ByteWriter().uvarint(v).finish()], String(v)).toEqual(reference(v));
+      const prefixed = new ByteWriter().prefixedUvarint(v).finish();
+      expect([...prefixed], String(v)).toEqual([reference(v).length, ...reference(v)]);
+    }
+  });
+
   it('round-trips signed values through zigzag', () => {
     for (const v of [0n, -1n, 1n, -(1n << 63n), (1n << 63n) - 1n, -1_700_000_000_000_000_000n]) {
       const bytes = new ByteWriter().svarint(v).finish();

@@ -20,8 +20,7 @@ export class FieldWriter {
   uint(tag: number, value: number | bigint): this {
     if (value === 0 || value === 0n) return this;
     this.open(tag);
-    const v = new ByteWriter(10).uvarint(value).finish();
-    this.w.bytes(v);
+    this.w.prefixedUvarint(value);
     return this;
   }
 
@@ -29,7 +28,7 @@ export class FieldWriter {
   sint(tag: number, value: bigint): this {
     if (value === 0n) return this;
     this.open(tag);
-    this.w.bytes(new ByteWriter(10).svarint(value).finish());
+    this.w.prefixedSvarint(value);
     return this;
   }
 

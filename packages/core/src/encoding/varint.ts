@@ -8,6 +8,12 @@ import { FormatError } from '../errors.js';
 
 const MAX_U64 = (1n << 64n) - 1n;
 
+/** The zigzag form of a signed 64-bit integer, as a uvarint carries it. */
+function zigzag(value: bigint): bigint {
+  if (value < -(1n << 63n) || value >= 1n << 63n) throw new RangeError(`svarint: ${value}`);
+  return value >= 0n ? value << 1n : (-value << 1n) - 1n;
+}
+
 /** Appends values to a growing buffer; `finish()` returns the bytes written. */
 export class ByteWriter {
   private buf: Buffer;
@@ -55,18 +61,39 @@ export class ByteWriter {
     }
     if (value < 0n || value > MAX_U64) throw new RangeError(`uvarint: ${value}`);
     this.reserve(10);
-    while (value >= 0x80n) {
-      this.buf[this.len++] = Number(value & 0x7fn) | 0x80;
-      value >>= 7n;
+    // Two 32-bit halves as numbers: a BigInt operation per 7 bits made a file's times the
+    // costliest part of encoding a tree entry.
+    let lo = Number(value & 0xffffffffn);
+    let hi = Number(value >> 32n);
+    while (hi > 0 || lo >= 0x80) {
+      this.buf[this.len++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
+      hi = hi >>> 7;
     }
-    this.buf[this.len++] = Number(value);
+    this.buf[this.len++] = lo;
+    return this;
+  }
+
+  /**
+   * Writes a uvarint preceded by its length in bytes, as a field value is (one length byte: a
+   * uvarint is at most 10 bytes), without a buffer of its own.
+   */
+  prefixedUvarint(value: number | bigint): this {
+    this.reserve(11);
+    const at = this.len++;
+    this.uvarint(value);
+    this.buf[at] = this.len - at - 1;
     return this;
   }
 
   /** Writes a signed 64-bit integer as a zigzag-encoded uvarint. */
   svarint(value: bigint): this {
-    if (value < -(1n << 63n) || value >= 1n << 63n) throw new RangeError(`svarint: ${value}`);
-    return this.uvarint(value >= 0n ? value << 1n : (-value << 1n) - 1n);
+    return this.uvarint(zigzag(value));
+  }
+
+  /** Writes a zigzag-encoded svarint preceded by its length in bytes (see prefixedUvarint). */
+  prefixedSvarint(value: bigint): this {
+    return this.prefixedUvarint(zigzag(value));
   }
 
   /** Writes raw bytes. */
