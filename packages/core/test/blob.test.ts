@@ -19,6 +19,19 @@ describe('blob codec', () => {
     expect(sealBlob(keys, BlobType.data, blobId(keys.idKey, noise), noise)[2]).toBe(0);
   });
 
+  it('gives every sealed blob its own nonce, across the random blocks nonces are cut from', () => {
+    const plaintext = Buffer.from('same plaintext, same id');
+    const id = blobId(keys.idKey, plaintext);
+    const nonces = new Set<string>();
+    // Three blocks' worth (1,024 nonces each), so refills are crossed.
+    for (let i = 0; i < 3_000; i++) {
+      const sealed = sealBlob(keys, BlobType.data, id, plaintext);
+      nonces.add(sealed.subarray(4, 16).toString('hex'));
+      expect(openBlob(keys, BlobType.data, id, sealed).equals(plaintext)).toBe(true);
+    }
+    expect(nonces.size).toBe(3_000);
+  });
+
   it('opens transient plaintexts into one reused buffer, and large ones into their own', () => {
     const seal = (plaintext: Buffer) => {
       const id = blobId(keys.idKey, plaintext);
