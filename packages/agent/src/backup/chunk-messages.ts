@@ -46,3 +46,24 @@ export function answer(chunker: FileChunker, request: ChunkRequest): [ChunkReply
     return [[{ kind: 'error', job: request.job, message: (error as Error).message }, []]];
   }
 }
+
+/**
+ * Copies small files' sealed chunks into one block and points `lists` at views of it. Moving
+ * an ArrayBuffer per chunk cost the walking thread more than the copy: each is a backing store
+ * to register, then to sweep and free on another thread.
+ */
+export function gather(lists: Uint8Array[][]): ArrayBuffer {
+  let total = 0;
+  for (const list of lists) for (const part of list) total += part.length;
+  const block = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const list of lists) {
+    for (let i = 0; i < list.length; i++) {
+      const part = list[i]!;
+      block.set(part, at);
+      list[i] = block.subarray(at, at + part.length);
+      at += part.length;
+    }
+  }
+  return block.buffer as ArrayBuffer;
+}

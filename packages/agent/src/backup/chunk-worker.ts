@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileChunker, type ChunkerKeys } from './file-chunker.js';
-import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
+import { answer, gather, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
 
 const chunker = new FileChunker(workerData as ChunkerKeys);
 
@@ -13,11 +13,14 @@ const chunker = new FileChunker(workerData as ChunkerKeys);
 parentPort!.on('message', (requests: ChunkRequest[]) => {
   const replies: ChunkReply[] = [];
   const transfers = new Set<ArrayBuffer>();
+  const small: Uint8Array[][] = [];
   for (const request of requests) {
     for (const [reply, transfer] of answer(chunker, request)) {
       replies.push(reply);
-      for (const buffer of transfer) transfers.add(buffer);
+      if (reply.kind === 'scanned' && reply.sealed) small.push(reply.sealed);
+      else for (const buffer of transfer) transfers.add(buffer);
     }
   }
+  if (small.length > 0) transfers.add(gather(small));
   if (replies.length > 0) parentPort!.postMessage(replies, [...transfers]);
 });
