@@ -86,7 +86,7 @@ export class PackUploader {
     await this.client.uploadPack(
       pack.name,
       pack.size,
-      () => pack.bytes as unknown as AsyncIterable<Uint8Array>,
+      () => inPieces(pack.bytes) as unknown as AsyncIterable<Uint8Array>,
     );
     this.known.confirm(ids);
     for (const id of ids) this.pending.delete(id);
@@ -100,4 +100,30 @@ export class PackUploader {
     while (this.running.size > 0) await Promise.race(this.running);
     this.throwIfFailed();
   }
+}
+
+/** Bytes per piece of an upload body. */
+const PIECE = 256 * 1024;
+
+/**
+ * `parts` joined into pieces of about PIECE bytes, made as they are read. A pack of small files
+ * is thousands of blobs of a few kilobytes; sent one by one, each was a write and a TLS record
+ * of its own on the agent and a chunk to hash and write on the vault.
+ */
+export function* inPieces(parts: readonly Buffer[]): Generator<Buffer> {
+  let batch: Buffer[] = [];
+  let length = 0;
+  for (const part of parts) {
+    if (length > 0 && length + part.length > PIECE) {
+      yield Buffer.concat(batch, length);
+      batch = [];
+      length = 0;
+    }
+    if (part.length >= PIECE) yield part;
+    else {
+      batch.push(part);
+      length += part.length;
+    }
+  }
+  if (length > 0) yield Buffer.concat(batch, length);
 }
