@@ -135,6 +135,44 @@ describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
     expect((await lookup(db, 'kr_b', [hex('b0')])).length).toBe(1);
   });
 
+  it('binds every column of every row, also when a statement is reused for a pack of the same size', async () => {
+    const { db } = meta;
+    const first = [entry('r1', 0, 2, ['x', 'y']), entry('r2', 10)];
+    const second = [entry('s1', 5), entry('s2', 15, 3, ['z'])];
+    await insertPack(db, 'kr_a', { name: hex('p1'), size: 20 }, first, { now: 1 });
+    await insertPack(db, 'kr_b', { name: hex('p2'), size: 30 }, second, { now: 2 });
+    const rows = await db
+      .selectFrom('blobs')
+      .innerJoin('packs', 'packs.seq', 'blobs.pack')
+      .innerJoin('keyring_refs', 'keyring_refs.seq', 'blobs.keyring')
+      .select([
+        'keyring_refs.keyring_id',
+        'blobs.id',
+        'packs.name',
+        'blobs.offset',
+        'blobs.type',
+        'blobs.refs',
+      ])
+      .orderBy('blobs.offset')
+      .execute();
+    const refs = (names: string[]) => names.map(hex).join('');
+    expect(
+      rows.map((r) => [
+        r.keyring_id,
+        Buffer.from(r.id).toString('hex'),
+        r.name,
+        Number(r.offset),
+        Number(r.type),
+        r.refs ? Buffer.from(r.refs).toString('hex') : null,
+      ]),
+    ).toEqual([
+      ['kr_a', hex('r1'), hex('p1'), 0, 2, refs(['x', 'y'])],
+      ['kr_b', hex('s1'), hex('p2'), 5, 1, null],
+      ['kr_a', hex('r2'), hex('p1'), 10, 1, null],
+      ['kr_b', hex('s2'), hex('p2'), 15, 3, refs(['z'])],
+    ]);
+  });
+
   it('locates ids in the order asked, with repeats, across batches, and leaves out ids not indexed', async () => {
     const { db } = meta;
     const many = Array.from({ length: 2100 }, (_, i) => entry(`b${i}`, i * 10));
