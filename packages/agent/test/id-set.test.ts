@@ -46,3 +46,35 @@ describe('IdSet', () => {
     expect(set.size).toBe(2);
   });
 });
+
+describe('IdSet.delete', () => {
+  it('removes ids while every other id stays found, through long probe runs', () => {
+    // Ids sharing their first bytes crowd a few slots, so deletions must shift runs back.
+    const id = (home: number, tail: number) => {
+      const b = randomBytes(32);
+      b.writeUInt32LE(home, 0);
+      b.writeUInt32LE(tail, 4);
+      return b;
+    };
+    const set = new IdSet();
+    const live = new Map<string, Buffer>();
+    for (let round = 0; round < 4000; round++) {
+      const b = id(round % 7 === 0 ? 1023 : round % 13, round);
+      set.add(b);
+      live.set(b.toString('hex'), b);
+      if (round % 3 === 0) {
+        const [key, victim] = [...live][(round * 7919) % live.size]!;
+        expect(set.delete(victim)).toBe(true);
+        expect(set.delete(victim)).toBe(false);
+        live.delete(key);
+      }
+    }
+    expect(set.size).toBe(live.size);
+    for (const b of live.values()) expect(set.has(b)).toBe(true);
+    expect(set.ids().length).toBe(live.size * 32);
+    expect(set.delete(Buffer.alloc(32))).toBe(false);
+    set.add(Buffer.alloc(32));
+    expect(set.delete(Buffer.alloc(32))).toBe(true);
+    expect(set.has(Buffer.alloc(32))).toBe(false);
+  });
+});

@@ -202,7 +202,7 @@ export class Backup {
     const trees = new TreeCache(join(options.cacheDir, 'trees'), keys, reader);
     const parent = useParent ? await this.parentPoint(reader) : undefined;
     const uploader = new PackUploader(options.client, known);
-    const presence = new Presence(options.client, known, (hex) => uploader.has(hex));
+    const presence = new Presence(options.client, known, (id) => uploader.has(id));
     const pool = new ChunkPool(keys, options.threads);
     const run = new WalkRun(this, keys, uploader, pool, trees, presence);
     const parentRoot = parent ? await run.parentTree(parent.tree, '/') : undefined;
@@ -391,7 +391,7 @@ class WalkRun {
       if (!(error instanceof CofferError) || error.transient) throw error;
       this.backup.state.warnParentUnreadable(path, error);
       // The same tree made again must be uploaded again, not taken for stored.
-      await this.uploader.forget(id.toString('hex'));
+      await this.uploader.forget(id);
       return undefined;
     }
   }
@@ -591,8 +591,7 @@ class WalkRun {
     }
     // The parent's content ids are reused only if the vault still holds them all: a point must
     // never refer to data the vault lost. Otherwise the file is read (and uploaded) again.
-    const same =
-      unchanged && (await this.presence.stored((before.content ?? []).map((c) => idHex(c.id))));
+    const same = unchanged && (await this.presence.stored((before.content ?? []).map((c) => c.id)));
     if (same && before) {
       if (before.content) entry.content = before.content;
       state.progress.bytesDone += entry.size;
@@ -618,9 +617,8 @@ class WalkRun {
         state.progress.bytesDone += bytesRead;
         const wanted: number[] = [];
         for (let i = 0; i < ids.length; i++) {
-          const hex = idHex(ids[i]!);
-          if (this.uploader.has(hex)) continue;
-          this.uploader.reserve(hex);
+          if (this.uploader.has(ids[i]!)) continue;
+          this.uploader.reserve(ids[i]!);
           state.stats.addedBytes += lengths[i]!;
           state.progress.addedBytes += lengths[i]!;
           wanted.push(i);
@@ -651,11 +649,10 @@ class WalkRun {
   async storeTree(entries: TreeEntry[]): Promise<Buffer> {
     const bytes = encodeTree(entries);
     const id = blobId(this.keys.idKey, bytes);
-    const hex = idHex(id);
-    if (!this.uploader.has(hex)) {
-      this.uploader.reserve(hex);
+    if (!this.uploader.has(id)) {
+      this.uploader.reserve(id);
       const sealed = sealBlob(this.keys, BlobType.tree, id, bytes);
-      await this.trees.put(hex, sealed);
+      await this.trees.put(idHex(id), sealed);
       await this.uploader.add(id, BlobType.tree, sealed, treeRefs(entries));
     }
     return id;

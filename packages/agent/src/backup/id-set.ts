@@ -46,21 +46,21 @@ export class IdSet {
     return true;
   }
 
+  /** The first four bytes of the id at `at`, as the probe starts from and compares them. */
+  private static head(id: Uint8Array, at: number): number {
+    return (id[at]! | (id[at + 1]! << 8) | (id[at + 2]! << 16) | (id[at + 3]! << 24)) >>> 0;
+  }
+
   /** The slot holding `id`, or the empty slot where it would go. */
   private find(id: Uint8Array, at: number): number {
     const table = this.table;
-    const head = (id[at]! | (id[at + 1]! << 8) | (id[at + 2]! << 16) | (id[at + 3]! << 24)) >>> 0;
+    const head = IdSet.head(id, at);
     let slot = head & this.mask;
     for (;;) {
       const base = slot * ID_BYTES;
       // The first four bytes, read here, settle most probes without a call into Buffer.compare
       // or a scan for the empty slot.
-      const there =
-        (table[base]! |
-          (table[base + 1]! << 8) |
-          (table[base + 2]! << 16) |
-          (table[base + 3]! << 24)) >>>
-        0;
+      const there = IdSet.head(table, base);
       if (there === head && table.compare(id, at, at + ID_BYTES, base, base + ID_BYTES) === 0)
         return slot;
       if (there === 0 && IdSet.isZero(table, base)) return slot;
@@ -88,6 +88,33 @@ export class IdSet {
     this.table.set(id.subarray(at, at + ID_BYTES), base);
     this.count++;
     if (this.count > (this.mask + 1) * MAX_LOAD) this.grow();
+    return true;
+  }
+
+  /** Removes the 32 bytes of `id` from `at`; returns false when they were not in the set. */
+  delete(id: Uint8Array, at = 0): boolean {
+    if (IdSet.isZero(id, at)) {
+      const had = this.hasZero;
+      this.hasZero = false;
+      if (had) this.count--;
+      return had;
+    }
+    const table = this.table;
+    let hole = this.find(id, at);
+    if (IdSet.isZero(table, hole * ID_BYTES)) return false;
+    // Later ids of the same run move back into the hole when it lies on their probe path, so
+    // that no lookup stops short at an empty slot (no tombstones to clean up later).
+    for (let slot = (hole + 1) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const base = slot * ID_BYTES;
+      if (IdSet.isZero(table, base)) break;
+      const home = IdSet.head(table, base) & this.mask;
+      if (((slot - home) & this.mask) >= ((slot - hole) & this.mask)) {
+        table.copy(table, hole * ID_BYTES, base, base + ID_BYTES);
+        hole = slot;
+      }
+    }
+    table.fill(0, hole * ID_BYTES, (hole + 1) * ID_BYTES);
+    this.count--;
     return true;
   }
 

@@ -64,9 +64,9 @@ export class KnownIds {
     await writeFileAtomic(`${this.path}.checked`, Buffer.from(JSON.stringify(this.checked)));
   }
 
-  /** True when the vault is known to hold `hex`. */
-  has(hex: string): boolean {
-    return this.ids.has(Buffer.from(hex, 'hex'));
+  /** True when the vault is known to hold `id`. */
+  has(id: Uint8Array): boolean {
+    return this.ids.has(id);
   }
 
   get size(): number {
@@ -85,16 +85,16 @@ export class KnownIds {
   }
 
   /** Writes down ids about to be sent; they count as known only after `confirm`. */
-  async expect(hexIds: readonly string[]): Promise<void> {
-    const fresh = hexIds.filter((id) => !this.has(id));
+  async expect(ids: readonly Uint8Array[]): Promise<void> {
+    const fresh = ids.filter((id) => !this.ids.has(id));
     if (fresh.length === 0) return;
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await appendFile(this.path, Buffer.from(fresh.join(''), 'hex'), { mode: 0o600 });
+    await appendFile(this.path, Buffer.concat(fresh), { mode: 0o600 });
   }
 
   /** Records ids the vault now holds (written down earlier with `expect`). */
-  confirm(hexIds: readonly string[]): void {
-    for (const id of hexIds) this.ids.add(Buffer.from(id, 'hex'));
+  confirm(ids: readonly Uint8Array[]): void {
+    for (const id of ids) this.ids.add(id);
   }
 
   /** Forgets ids the vault turned out not to hold and rewrites the file. */

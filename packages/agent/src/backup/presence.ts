@@ -4,6 +4,7 @@
  * point are still stored, for ids this backup cannot vouch for already; ids the vault holds
  * become known. A file whose ids are not all stored is read again.
  */
+import { idHex } from '@coffer/core';
 import type { VaultClient } from '../client/vault-client.js';
 import type { KnownIds } from './known-ids.js';
 
@@ -11,7 +12,7 @@ import type { KnownIds } from './known-ids.js';
 const BATCH = 5000;
 
 interface Waiting {
-  ids: string[];
+  ids: Buffer[];
   resolve(stored: boolean): void;
   reject(error: unknown): void;
 }
@@ -26,11 +27,11 @@ export class Presence {
     private readonly client: VaultClient,
     private readonly known: KnownIds,
     /** True for ids stored or on their way in this backup (checked or uploaded). */
-    private readonly vouched: (hex: string) => boolean,
+    private readonly vouched: (id: Buffer) => boolean,
   ) {}
 
-  /** True when the vault holds (or this backup uploads) every one of `ids` (hex). */
-  stored(ids: readonly string[]): Promise<boolean> {
+  /** True when the vault holds (or this backup uploads) every one of `ids`. */
+  stored(ids: readonly Buffer[]): Promise<boolean> {
     const unknown = ids.filter((id) => !this.vouched(id));
     if (unknown.length === 0) return Promise.resolve(true);
     return new Promise((resolve, reject) => {
@@ -54,12 +55,12 @@ export class Presence {
     this.waitingIds = 0;
     if (batch.length === 0) return;
     try {
-      const ids = [...new Set(batch.flatMap((w) => w.ids))];
-      const missing = new Set(await this.client.missing(ids));
-      const present = ids.filter((id) => !missing.has(id));
+      const byHex = new Map(batch.flatMap((w) => w.ids.map((id) => [idHex(id), id] as const)));
+      const missing = new Set(await this.client.missing([...byHex.keys()]));
+      const present = [...byHex].filter(([hex]) => !missing.has(hex)).map(([, id]) => id);
       await this.known.expect(present);
       this.known.confirm(present);
-      for (const w of batch) w.resolve(w.ids.every((id) => !missing.has(id)));
+      for (const w of batch) w.resolve(w.ids.every((id) => !missing.has(idHex(id))));
     } catch (error) {
       for (const w of batch) w.reject(error);
     }

@@ -4,6 +4,7 @@
  * when too many are in flight. Ids become "known" only once their pack is stored.
  */
 import { PackWriter, idHex, type BlobType, type FinishedPack } from '@coffer/core';
+import { IdSet } from './id-set.js';
 import type { VaultClient } from '../client/vault-client.js';
 import { Limiter } from '../limiter.js';
 import type { KnownIds } from './known-ids.js';
@@ -19,8 +20,8 @@ export class PackUploader {
   private readonly running = new Set<Promise<void>>();
   private failure: unknown;
   private readonly adding = new Limiter(1);
-  /** Ids added to a pack that is not stored yet. */
-  private readonly pending = new Set<string>();
+  /** Ids reserved or added to a pack that is not stored yet. */
+  private readonly pending = new IdSet();
   readonly stats: UploadStats = { packs: 0, storedBytes: 0 };
 
   constructor(
@@ -32,19 +33,19 @@ export class PackUploader {
     this.writer = new PackWriter(targetSize === undefined ? {} : { targetSize });
   }
 
-  /** True when `hex` is stored or on its way. */
-  has(hex: string): boolean {
-    return this.known.has(hex) || this.pending.has(hex);
+  /** True when `id` is stored or on its way. */
+  has(id: Buffer): boolean {
+    return this.known.has(id) || this.pending.has(id);
   }
 
-  /** Forgets that the vault holds `hex` (it turned out unreadable), so it is uploaded again. */
-  async forget(hex: string): Promise<void> {
-    await this.known.remove([hex]);
+  /** Forgets that the vault holds `id` (it turned out unreadable), so it is uploaded again. */
+  async forget(id: Buffer): Promise<void> {
+    await this.known.remove([idHex(id)]);
   }
 
-  /** Marks `hex` as on its way before its sealed bytes exist, so it is sealed only once. */
-  reserve(hex: string): void {
-    this.pending.add(hex);
+  /** Marks `id` as on its way before its sealed bytes exist, so it is sealed only once. */
+  reserve(id: Buffer): void {
+    this.pending.add(id);
   }
 
   /** Adds a sealed blob; may wait while too many packs are uploading. */
@@ -53,7 +54,7 @@ export class PackUploader {
     // while an earlier add waits for upload capacity.
     await this.adding.run(async () => {
       this.throwIfFailed();
-      this.pending.add(idHex(id));
+      this.pending.add(id);
       this.writer.add(id, type, sealed, refs);
       if (this.writer.full) await this.cut();
     });
@@ -81,7 +82,7 @@ export class PackUploader {
   }
 
   private async upload(pack: FinishedPack): Promise<void> {
-    const ids = pack.entries.map((e) => idHex(e.id));
+    const ids = pack.entries.map((e) => e.id);
     await this.known.expect(ids);
     await this.client.uploadPack(
       pack.name,
