@@ -64,7 +64,6 @@ export class PackWriter {
   private readonly targetSize: number;
   private blobs: Buffer[] = [];
   private entries: PackEntry[] = [];
-  private ids = new Set<string>();
   private offset = 0;
   private hash: Hash = createHash('sha256');
 
@@ -79,7 +78,6 @@ export class PackWriter {
     this.hash.update(sealed);
     this.blobs.push(sealed);
     this.entries.push({ id, type, offset: this.offset, length: sealed.length, refs: [...refs] });
-    this.ids.add(id.toString('hex'));
     this.offset += sealed.length;
   }
 
@@ -98,11 +96,6 @@ export class PackWriter {
     return this.offset >= this.targetSize;
   }
 
-  /** True when `id` is in this pack already. */
-  has(id: Buffer): boolean {
-    return this.ids.has(id.toString('hex'));
-  }
-
   /** Finishes the pack and resets the writer. */
   finish(): FinishedPack {
     if (this.entries.length === 0) throw new FormatError('pack', 'a pack holds at least one blob');
@@ -118,7 +111,6 @@ export class PackWriter {
     };
     this.blobs = [];
     this.entries = [];
-    this.ids = new Set();
     this.offset = 0;
     this.hash = createHash('sha256');
     return pack;
