@@ -200,6 +200,13 @@ export class FileChunker {
           break;
         }
         filled += n;
+        // A small file that held its listed size when read is done: a read to see the end
+        // costs a system call per file, and growth after this read shows in the fstat that
+        // follows (the file is reported as changed).
+        if (first && filled === file.request.size && buf.length === filled + 1) {
+          file.eof = true;
+          break;
+        }
       }
     } catch (error) {
       this.close(job);
