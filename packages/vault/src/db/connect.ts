@@ -96,6 +96,10 @@ async function open(url: string): Promise<MetadataDb> {
     // A checkpoint resets the WAL but keeps its file at the largest size it reached (a big
     // commit, or a long read that held checkpoints back): cut it back so that it stays small.
     sqlite.pragma('journal_size_limit = 1048576');
+    // 64 MiB of page cache at most (SQLite's default is 2 MiB): indexing a pack inserts
+    // thousands of random ids, touching most pages of the blob index, which otherwise are
+    // spilled and read again within one transaction.
+    sqlite.pragma('cache_size = -65536');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
     throw badUrl(url);
