@@ -10,6 +10,11 @@ export class Limiter {
 
   constructor(private readonly limit: number) {}
 
+  /** True when no one holds a place or waits for one. */
+  get idle(): boolean {
+    return this.active === 0 && this.waiters.length === 0;
+  }
+
   /** Waits for a place; call `release` when done. */
   async acquire(): Promise<void> {
     if (this.active < this.limit) {

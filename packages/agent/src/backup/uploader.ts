@@ -50,18 +50,36 @@ export class PackUploader {
 
   /** Adds a sealed blob; may wait while too many packs are uploading. */
   async add(id: Buffer, type: BlobType, sealed: Buffer, refs?: readonly Buffer[]): Promise<void> {
-    // One add at a time, so that a pack never grows past its target by more than one blob
-    // while an earlier add waits for upload capacity.
+    // One add at a time while a full pack waits for upload capacity, so that a pack never
+    // grows past its target by more than one blob. Otherwise adding cannot wait, and runs at
+    // once: a blob of a small file is cheaper to add than to queue.
+    if (this.adding.idle) {
+      this.append(id, type, sealed, refs);
+      if (this.writer.full) await this.adding.run(() => this.cut());
+      return;
+    }
     await this.adding.run(async () => {
-      this.throwIfFailed();
-      this.pending.add(id);
-      this.writer.add(id, type, sealed, refs);
+      this.append(id, type, sealed, refs);
       if (this.writer.full) await this.cut();
     });
   }
 
-  /** Waits until fewer than `inFlight` uploads run. */
-  async ready(): Promise<void> {
+  private append(id: Buffer, type: BlobType, sealed: Buffer, refs?: readonly Buffer[]): void {
+    this.throwIfFailed();
+    this.pending.add(id);
+    this.writer.add(id, type, sealed, refs);
+  }
+
+  /** Resolves once fewer than `inFlight` uploads run; undefined when that is so already. */
+  ready(): Promise<void> | undefined {
+    if (this.running.size < this.inFlight) {
+      this.throwIfFailed();
+      return undefined;
+    }
+    return this.waitReady();
+  }
+
+  private async waitReady(): Promise<void> {
     while (this.running.size >= this.inFlight) await Promise.race(this.running);
     this.throwIfFailed();
   }
