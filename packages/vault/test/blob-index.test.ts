@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
 import { sql } from 'kysely';
 import {
+  blobsInPack,
   condemnPacks,
   deleteBlobs,
   deleteKeyrings,
@@ -169,6 +170,28 @@ describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
     ]);
     expect(await locate(db, 'kr_c', [hex('b1')])).toEqual([undefined]);
     expect(await locate(db, 'kr_a', [])).toEqual([]);
+  });
+
+  it("finds a pack's rows through its footer ids, once each, or without them by a scan", async () => {
+    const { db } = meta;
+    const idOf = (e: BlobEntry) => Buffer.from(e.id, 'hex');
+    const many = Array.from({ length: 1500 }, (_, i) => entry(`b${i}`, i * 10));
+    await insertPack(db, 'kr_a', { name: hex('old'), size: 15_000 }, many, { now: 1 });
+    // Repacked: the first 100 rows moved to another pack, whose footer lists only them.
+    await insertPack(db, 'kr_a', { name: hex('new'), size: 1000 }, many.slice(0, 100), {
+      now: 2,
+      move: 'all',
+    });
+    await insertPack(db, 'kr_b', { name: hex('old'), size: 15_000 }, many, { now: 3 });
+    const offsets = (rows: { offset: number }[]) => rows.map((r) => r.offset);
+    const expected = many.slice(100).map((e) => e.offset);
+    // A footer may list an id twice; here the repeat lands in another batch of ids.
+    const ids = [...many.map(idOf), idOf(many[1200]!)];
+    expect(offsets(await blobsInPack(db, 'kr_a', { name: hex('old'), ids }))).toEqual(expected);
+    expect(offsets(await blobsInPack(db, 'kr_a', { name: hex('old'), ids: null }))).toEqual(
+      expected,
+    );
+    expect(await blobsInPack(db, 'kr_a', { name: hex('none'), ids })).toEqual([]);
   });
 
   it('condemns a pack by its footer ids only when no row points into it, and waits for an upload into it', async () => {

@@ -143,15 +143,16 @@ export async function blobsInPack(
   const query = selectLocations(db)
     .where('blobs.keyring', '=', keyring)
     .where('blobs.pack', '=', row.seq);
-  const out: BlobLocation[] = [];
+  const out = new Map<string, BlobLocation>();
   const batches =
     pack.ids === null
       ? [query]
       : [...slices(pack.ids, ID_BATCH)].map((batch) => query.where('blobs.id', 'in', batch));
   for (const batch of batches) {
-    for (const found of await batch.execute()) out.push(toLocation(found));
+    // A footer may list an id twice, in two batches: its row is the same.
+    for (const found of await batch.execute()) out.set(found.id.toString('hex'), toLocation(found));
   }
-  return out.sort((a, b) => a.offset - b.offset);
+  return [...out.values()].sort((a, b) => a.offset - b.offset);
 }
 
 /**

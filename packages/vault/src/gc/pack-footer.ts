@@ -17,10 +17,9 @@ import type { BlobStore } from '@coffer/storage';
 import { InvalidRangeError } from '@coffer/storage';
 
 /**
- * The distinct ids the footer of the pack stored at `key` lists, in ascending order (a footer
- * may repeat an id). `size` is the pack's recorded size: the trailer is read at its end, and
- * the footer must account for exactly the bytes before it. Throws what the store or the parser
- * throws.
+ * The ids the footer of the pack stored at `key` lists, in footer order (a footer may repeat
+ * one). `size` is the pack's recorded size: the trailer is read at its end, and the footer must
+ * account for exactly the bytes before it. Throws what the store or the parser throws.
  */
 export async function readFooterIds(
   store: BlobStore,
@@ -31,10 +30,7 @@ export async function readFooterIds(
   const trailer = await store.getRange(key, size - PACK_TRAILER_LENGTH, PACK_TRAILER_LENGTH);
   const { footerLength, footerHash } = readPackTrailer(trailer, size);
   const footer = await store.getRange(key, size - PACK_TRAILER_LENGTH - footerLength, footerLength);
-  const ids = parsePackFooter(footer, footerHash, size)
-    .map((e) => e.id)
-    .sort(Buffer.compare);
-  return ids.filter((id, i) => i === 0 || !id.equals(ids[i - 1]!));
+  return parsePackFooter(footer, footerHash, size).map((e) => e.id);
 }
 
 /**
