@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
+import { sql } from 'kysely';
 import {
+  blobsInPack,
+  condemnPacks,
   deleteBlobs,
   deleteKeyrings,
   deletePacks,
@@ -15,6 +18,7 @@ import {
   scanBlobs,
   setPackState,
   type BlobEntry,
+  type PackIds,
 } from '../src/blob-index/index.js';
 import { openMetadataDb, type MetadataDb } from '../src/db/connect.js';
 
@@ -121,11 +125,19 @@ describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
     expect((await lookup(db, 'kr_b', everything)).map((l) => l.id)).toEqual([hex('b0')]);
     expect((await listPacks(db, 'kr_b')).map((p) => p.name)).toEqual([hex('big')]);
 
-    // A pack still referred to stays; one emptied by deleting its rows goes.
+    // A pack still referred to stays; one emptied by deleting its rows goes. Its rows are found
+    // through the ids its footer lists, or without them by a pass over the keyring's rows.
+    const idsOf = (entries: BlobEntry[]) => entries.map((e) => Buffer.from(e.id, 'hex'));
+    const footers = (known: boolean): PackIds[] => [
+      { name: hex('big'), ids: known ? idsOf(many) : null },
+      { name: hex('small'), ids: known ? idsOf([entry('s', 0)]) : null },
+    ];
     const before = await epochOf('kr_a');
-    expect(await deletePacks(db, 'kr_a', [hex('big'), hex('small')])).toEqual([]);
+    expect(await deletePacks(db, 'kr_a', footers(true))).toEqual([]);
+    expect(await deletePacks(db, 'kr_a', footers(false))).toEqual([]);
     expect(await deleteBlobs(db, 'kr_a', [hex('s'), hex('not-there')])).toBe(1);
-    expect(await deletePacks(db, 'kr_a', [hex('big'), hex('small')])).toEqual([hex('small')]);
+    const [big, small] = [footers(false)[0]!, footers(true)[1]!];
+    expect(await deletePacks(db, 'kr_a', [big, small])).toEqual([hex('small')]);
     expect(await epochOf('kr_a')).toBeGreaterThan(before);
     expect(await epochOf('kr_b')).toBe(1);
 
@@ -196,5 +208,84 @@ describe.each(['sqlite', 'postgres'] as const)('blob index (%s)', (dialect) => {
     ]);
     expect(await locate(db, 'kr_c', [hex('b1')])).toEqual([undefined]);
     expect(await locate(db, 'kr_a', [])).toEqual([]);
+  });
+
+  it("finds a pack's rows through its footer ids, once each, or without them by a scan", async () => {
+    const { db } = meta;
+    const idOf = (e: BlobEntry) => Buffer.from(e.id, 'hex');
+    const many = Array.from({ length: 1500 }, (_, i) => entry(`b${i}`, i * 10));
+    await insertPack(db, 'kr_a', { name: hex('old'), size: 15_000 }, many, { now: 1 });
+    // Repacked: the first 100 rows moved to another pack, whose footer lists only them.
+    await insertPack(db, 'kr_a', { name: hex('new'), size: 1000 }, many.slice(0, 100), {
+      now: 2,
+      move: 'all',
+    });
+    await insertPack(db, 'kr_b', { name: hex('old'), size: 15_000 }, many, { now: 3 });
+    const offsets = (rows: { offset: number }[]) => rows.map((r) => r.offset);
+    const expected = many.slice(100).map((e) => e.offset);
+    // A footer may list an id twice; here the repeat lands in another batch of ids.
+    const ids = [...many.map(idOf), idOf(many[1200]!)];
+    expect(offsets(await blobsInPack(db, 'kr_a', { name: hex('old'), ids }))).toEqual(expected);
+    expect(offsets(await blobsInPack(db, 'kr_a', { name: hex('old'), ids: null }))).toEqual(
+      expected,
+    );
+    expect(await blobsInPack(db, 'kr_a', { name: hex('none'), ids })).toEqual([]);
+  });
+
+  it('condemns a pack by its footer ids only when no row points into it, and waits for an upload into it', async () => {
+    const { db } = meta;
+    const idOf = (name: string) => Buffer.from(hex(name), 'hex');
+    await insertPack(db, 'kr_a', { name: hex('p'), size: 20 }, [entry('x', 0), entry('y', 10)], {
+      now: 1,
+    });
+    const p = { name: hex('p'), ids: [idOf('x'), idOf('y')] };
+    expect(await condemnPacks(db, dialect, 'kr_a', [p], 2)).toEqual([]);
+    await deleteBlobs(db, 'kr_a', [hex('x'), hex('y')]);
+    if (dialect === 'sqlite') {
+      // One writer: nothing can index into the pack between the check and the condemnation.
+      expect(await condemnPacks(db, dialect, 'kr_a', [p], 3)).toEqual([hex('p')]);
+      return;
+    }
+    // An upload of the same pack, as insertPack writes it: the pack row first (an upsert that
+    // changes nothing, since the pack is ok and not condemned, but locks the row), then a blob
+    // row; it commits only once condemnPacks waits on a lock.
+    const { seq } = await db
+      .selectFrom('packs')
+      .select('seq')
+      .where('name', '=', hex('p'))
+      .executeTakeFirstOrThrow();
+    const ref = await db
+      .selectFrom('keyring_refs')
+      .select('seq')
+      .where('keyring_id', '=', 'kr_a')
+      .executeTakeFirstOrThrow();
+    let indexed!: () => void;
+    const rowsWritten = new Promise<void>((resolve) => (indexed = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const upload = db.transaction().execute(async (trx) => {
+      await sql`INSERT INTO packs (keyring_id, name, size, blobs, created_at)
+        VALUES ('kr_a', ${hex('p')}, 20, 2, 4)
+        ON CONFLICT (keyring_id, name) DO UPDATE SET state = 'ok', checked_at = 4, condemned_at = NULL
+        WHERE packs.state <> 'ok' OR packs.condemned_at IS NOT NULL`.execute(trx);
+      await trx
+        .insertInto('blobs')
+        .values({ keyring: ref.seq, id: idOf('x'), pack: seq, offset: 0, length: 10, type: 1 })
+        .execute();
+      indexed();
+      await gate;
+    });
+    await rowsWritten;
+    const condemning = condemnPacks(db, dialect, 'kr_a', [p], 5);
+    for (;;) {
+      const waiting = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks
+        WHERE NOT granted`.execute(db);
+      if (waiting.rows[0]!.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    await upload;
+    expect(await condemning).toEqual([]);
+    expect((await getPack(db, 'kr_a', hex('p')))?.condemnedAt).toBeNull();
   });
 });

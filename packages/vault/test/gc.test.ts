@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookup, scanBlobs } from '../src/blob-index/index.js';
+import { listPacks, lookup, scanBlobs } from '../src/blob-index/index.js';
 import { collectVault, type GcOptions } from '../src/gc/collect.js';
 import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
@@ -266,6 +266,47 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     const moved = await row(file.id);
     expect(moved.pack).toBe(again.name);
     expect(moved.condemnedAt).toBeNull();
+  });
+
+  /** The pack row of `name`: its condemnation, or undefined once deleted. */
+  const packRow = async (name: string) =>
+    (await listPacks(v.meta.db, keyringId)).find((p) => p.name === name);
+
+  it('condemns and deletes a pack whose file is gone once no row points into it (its footer unread)', async () => {
+    const lost = data('lost');
+    const gone = pack([[lost.id, BlobType.data, lost.plain]]);
+    await upload(gone);
+    await store.delete(packKey(keyringId, gone.name));
+    // Unreachable: condemned, then swept; the pack is then empty, but its footer cannot be read
+    // to say so, and a pass over the keyring's rows answers instead.
+    await gc();
+    v.clock.now += 2 * HOUR;
+    expect((await gc()).blobsSwept).toBeGreaterThanOrEqual(1);
+    expect((await packRow(gone.name))?.condemnedAt).not.toBeNull();
+    v.clock.now += 2 * HOUR;
+    await gc();
+    expect(await packRow(gone.name)).toBeUndefined();
+  });
+
+  it('repacks the live blobs of a pack whose footer is damaged, found without the footer', async () => {
+    const live = data('L');
+    const garbage = Array.from({ length: 4 }, (_, i) => data(`G${i}`));
+    const damaged = pack([live, ...garbage].map((f) => [f.id, BlobType.data, f.plain]));
+    await upload(damaged);
+    const p = await point([live]);
+    expect((await p.commit()).statusCode).toBe(201);
+    await gc();
+    // The footer's last bytes (its hash no longer matches), and the rows of the garbage gone.
+    const bytes = Buffer.concat(damaged.bytes);
+    bytes[bytes.length - 30] = bytes[bytes.length - 30]! ^ 0xff;
+    await store.put(packKey(keyringId, damaged.name), bytes);
+    v.clock.now += 2 * HOUR;
+    const result = await gc();
+    expect(result.blobsSwept).toBeGreaterThanOrEqual(4);
+    const moved = await row(live.id);
+    expect(moved.pack).not.toBe(damaged.name);
+    expect((await packRow(damaged.name))?.condemnedAt).not.toBeNull();
+    await everyBlobOpens();
   });
 
   it('runs as a vault job on demand and on its schedule, with bytes and packs in its result', async () => {

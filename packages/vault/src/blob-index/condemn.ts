@@ -2,14 +2,16 @@
  * @module blob-index/condemn
  * Garbage collection's grace period in the index (docs/gc.md): a blob or pack GC found
  * unreachable is condemned first (kept, readable, revivable) and deleted only by a later run.
- * Every write re-checks, in its own statement, the state it acts on, so that a commit or an
- * upload that revives a blob at the same moment wins.
+ * Every write re-checks the state it acts on, in its own statement or transaction, so that a
+ * commit or an upload that revives a blob or pack at the same moment wins.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../db/migrations.js';
 import type { Database } from '../db/schema.js';
 import { ID_BATCH, idBytes, slices } from './batches.js';
 import { findKeyringRef } from './keyring-refs.js';
 import { selectLocations, toLocation, type BlobLocation } from './lookup.js';
+import { packsInUse, type PackIds } from './pack-rows.js';
 
 /**
  * Condemns those of blobs `ids` (hex) not condemned yet, and bumps the keyring's closure epoch
@@ -121,81 +123,87 @@ export async function deleteCondemnedBlobs(
   });
 }
 
-/** The blob rows that point into pack `name`, in offset order. */
+/**
+ * The blob rows that point into pack `pack`, in offset order: those of its footer's ids, by
+ * primary key, or without the ids a pass over the keyring's rows.
+ */
 export async function blobsInPack(
   db: Kysely<Database>,
   keyringId: string,
-  name: string,
+  pack: PackIds,
 ): Promise<BlobLocation[]> {
   const keyring = await findKeyringRef(db, keyringId);
-  const pack = await db
+  const row = await db
     .selectFrom('packs')
     .select('seq')
     .where('keyring_id', '=', keyringId)
-    .where('name', '=', name)
+    .where('name', '=', pack.name)
     .executeTakeFirst();
-  if (keyring === undefined || !pack) return [];
-  // The ids first, from the (keyring, pack) index alone: SQLite would otherwise prefer the
-  // primary key (keyring, id) and scan the keyring's every row. Then each row by its key.
-  const ids = await db
-    .selectFrom('blobs')
-    .select('id')
-    .where('keyring', '=', keyring)
-    .where('pack', '=', pack.seq)
-    .execute();
-  const out: BlobLocation[] = [];
-  for (const batch of slices(
-    ids.map((r) => r.id),
-    ID_BATCH,
-  )) {
-    const rows = await selectLocations(db)
-      .where('blobs.keyring', '=', keyring)
-      .where('blobs.id', 'in', batch)
-      .where('blobs.pack', '=', pack.seq)
-      .execute();
-    for (const row of rows) {
-      out.push(toLocation(row));
-    }
+  if (keyring === undefined || !row) return [];
+  const query = selectLocations(db)
+    .where('blobs.keyring', '=', keyring)
+    .where('blobs.pack', '=', row.seq);
+  const out = new Map<string, BlobLocation>();
+  const batches =
+    pack.ids === null
+      ? [query]
+      : [...slices(pack.ids, ID_BATCH)].map((batch) => query.where('blobs.id', 'in', batch));
+  for (const batch of batches) {
+    // A footer may list an id twice, in two batches: its row is the same.
+    for (const found of await batch.execute()) out.set(found.id.toString('hex'), toLocation(found));
   }
-  return out.sort((a, b) => a.offset - b.offset);
+  return [...out.values()].sort((a, b) => a.offset - b.offset);
 }
 
 /**
- * Condemns those of packs `names` that no blob row points into, in one transaction; resolves
- * to the names condemned now.
+ * Condemns those of `packs` that no blob row points into, in one transaction; resolves to the
+ * names condemned now. Each pack comes with its footer's ids (null: a pass over the keyring's
+ * rows answers for it).
  */
 export async function condemnPacks(
   db: Kysely<Database>,
+  dialect: Dialect,
   keyringId: string,
-  names: readonly string[],
+  packs: readonly PackIds[],
   now: number,
 ): Promise<string[]> {
   const keyring = await findKeyringRef(db, keyringId);
-  if (names.length === 0 || keyring === undefined) return [];
+  if (packs.length === 0 || keyring === undefined) return [];
+  const ids = new Map(packs.map((p) => [p.name, p.ids]));
   return db.transaction().execute(async (trx) => {
-    const done: string[] = [];
-    for (const name of names) {
-      const result = await trx
+    const rows: { seq: number; name: string }[] = [];
+    for (const batch of slices([...ids.keys()], ID_BATCH)) {
+      const query = trx
+        .selectFrom('packs')
+        .select(['seq', 'name'])
+        .where('keyring_id', '=', keyringId)
+        .where('name', 'in', batch)
+        .where('condemned_at', 'is', null);
+      // An upload writes its pack row (insertPack) before the blob rows, so on PostgreSQL,
+      // holding the pack rows makes one that indexes into these packs either commit before the
+      // check below reads (read committed: each statement sees what committed before it) or
+      // wait for this transaction and then find the pack condemned and revive it. SQLite has
+      // one writer.
+      rows.push(...(await (dialect === 'postgres' ? query.forUpdate() : query).execute()));
+    }
+    const used = await packsInUse(
+      trx,
+      keyring,
+      rows.map((r) => ({ seq: r.seq, ids: ids.get(r.name) ?? null })),
+    );
+    const free = rows.filter((r) => !used.has(r.seq));
+    for (const batch of slices(free, ID_BATCH)) {
+      await trx
         .updateTable('packs')
         .set({ condemned_at: now })
-        .where('keyring_id', '=', keyringId)
-        .where('name', '=', name)
-        .where('condemned_at', 'is', null)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('blobs')
-                .select(sql<number>`1`.as('one'))
-                // With the keyring, the (keyring, pack) index answers; without it, a scan.
-                .where('blobs.keyring', '=', keyring)
-                .whereRef('blobs.pack', '=', 'packs.seq'),
-            ),
-          ),
+        .where(
+          'seq',
+          'in',
+          batch.map((r) => r.seq),
         )
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) done.push(name);
+        .execute();
     }
-    return done;
+    return free.map((r) => r.name);
   });
 }
 

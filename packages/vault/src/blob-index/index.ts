@@ -24,4 +24,5 @@ export { knownIds } from './known-ids.js';
 export { locate, lookup, type BlobLocation, type Placement } from './lookup.js';
 export { markClosed } from './closed.js';
 export { deletePacks, getPack, listPacks, setPackState, type PackInfo } from './packs.js';
+export type { PackIds } from './pack-rows.js';
 export { scanBlobs } from './scan.js';

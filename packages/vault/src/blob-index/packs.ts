@@ -6,6 +6,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, PackState } from '../db/schema.js';
 import { ID_BATCH, slices } from './batches.js';
 import { findKeyringRef } from './keyring-refs.js';
+import { packsInUse, type PackIds } from './pack-rows.js';
 
 /** A pack as the index records it. */
 export interface PackInfo {
@@ -93,21 +94,23 @@ export async function setPackState(
 }
 
 /**
- * Deletes the rows of packs `names` that no blob row refers to any more, and returns the names
- * deleted; a pack still referred to is kept, so a garbage collector that moved too little
- * cannot leave rows pointing nowhere. Without an index of blobs by pack this costs a pass over
- * the keyring's blob rows per 1,000 packs, so pass many names at once. Deleting a pack row bumps the keyring's closure epoch (trigger).
- * The check and the delete are separate statements: an upload indexing rows into one of these
- * packs between them must be kept out by the caller (garbage collection's own exclusion).
+ * Deletes the rows of those of `packs` that no blob row refers to any more, and returns the
+ * names deleted; a pack still referred to is kept, so a garbage collector that moved too little
+ * cannot leave rows pointing nowhere. Each pack comes with its footer's ids (looked up by
+ * primary key); a pack without them costs a pass over the keyring's rows per 1,000 such packs.
+ * Deleting a pack row bumps the keyring's closure epoch (trigger). The check and the delete
+ * are separate statements: an upload indexing rows into one of these packs between them must
+ * be kept out by the caller (garbage collection's own exclusion).
  */
 export async function deletePacks(
   db: Kysely<Database>,
   keyringId: string,
-  names: readonly string[],
+  packs: readonly PackIds[],
 ): Promise<string[]> {
-  const packs: { seq: number; name: string }[] = [];
-  for (const batch of slices(names, ID_BATCH)) {
-    packs.push(
+  const ids = new Map(packs.map((p) => [p.name, p.ids]));
+  const rows: { seq: number; name: string }[] = [];
+  for (const batch of slices([...ids.keys()], ID_BATCH)) {
+    rows.push(
       ...(await db
         .selectFrom('packs')
         .select(['seq', 'name'])
@@ -116,26 +119,17 @@ export async function deletePacks(
         .execute()),
     );
   }
-  if (packs.length === 0) return [];
+  if (rows.length === 0) return [];
   const ref = await findKeyringRef(db, keyringId);
-  const used = new Set<number>();
-  if (ref !== undefined) {
-    for (const batch of slices(packs, ID_BATCH)) {
-      const rows = await db
-        .selectFrom('blobs')
-        .select('pack')
-        .distinct()
-        .where('keyring', '=', ref)
-        .where(
-          'pack',
-          'in',
-          batch.map((p) => p.seq),
-        )
-        .execute();
-      for (const row of rows) used.add(row.pack);
-    }
-  }
-  const unused = packs.filter((p) => !used.has(p.seq));
+  const used =
+    ref === undefined
+      ? new Set<number>()
+      : await packsInUse(
+          db,
+          ref,
+          rows.map((r) => ({ seq: r.seq, ids: ids.get(r.name) ?? null })),
+        );
+  const unused = rows.filter((p) => !used.has(p.seq));
   for (const batch of slices(unused, ID_BATCH)) {
     await db
       .deleteFrom('packs')

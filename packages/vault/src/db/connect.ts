@@ -32,6 +32,9 @@ export type MetadataDbProbe =
       hasAdmin: boolean;
     };
 
+/** How long a SQLite statement waits for a lock another process holds before it fails. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 // BIGINT columns hold sizes and millisecond times, all far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
@@ -92,9 +95,10 @@ async function open(url: string): Promise<MetadataDb> {
     sqlite.pragma('journal_mode = WAL');
     // FULL: a committed recovery point survives a power cut, not only a process crash.
     sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('busy_timeout = 10000');
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     // A checkpoint resets the WAL but keeps its file at the largest size it reached (a big
-    // commit, or a long read that held checkpoints back): cut it back so that it stays small.
+    // commit, or a long read that held checkpoints back): cut it back so that it stays small
+    // while the vault is busy. Once it is idle, the WAL task (db/wal-truncate) empties it.
     sqlite.pragma('journal_size_limit = 1048576');
     // 64 MiB of page cache at most (SQLite's default is 2 MiB): indexing a pack inserts
     // thousands of random ids, touching most pages of the blob index, which otherwise are

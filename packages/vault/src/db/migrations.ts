@@ -15,6 +15,7 @@ import { auditAndAlerts } from './migrations/0006-audit-and-alerts.js';
 import { compactBlobIndex } from './migrations/0007-compact-blob-index.js';
 import { history } from './migrations/0008-history.js';
 import { gc } from './migrations/0009-gc.js';
+import { noBlobsByPack } from './migrations/0010-no-blobs-by-pack.js';
 
 export type { Dialect };
 
@@ -31,6 +32,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007_compact_blob_index': compactBlobIndex(context),
     '0008_history': history(context),
     '0009_gc': gc(context),
+    '0010_no_blobs_by_pack': noBlobsByPack(context),
   };
 }
 

@@ -15,6 +15,8 @@ import { MAX_PACK_BLOBS, repack } from './repack.js';
 const BATCH = 500;
 /** Ids per write transaction of the sweep (one sync of the database each). */
 const WRITE_BATCH = 5000;
+/** Packs condemned or deleted between two calls of `progress`. */
+const PACK_BATCH = 500;
 
 export interface GcOptions {
   /**
@@ -85,7 +87,7 @@ export async function collectKeyring(
   options: GcOptions,
   progress: () => Promise<void> = () => Promise.resolve(),
 ): Promise<GcResult> {
-  const index = new GcIndex(vault.db);
+  const index = new GcIndex(vault);
   const result = emptyResult();
   const now = vault.now();
   // Strictly before this run: a blob this run condemns is never deleted by it.
@@ -172,13 +174,13 @@ export async function collectKeyring(
   // Packs: delete the empty ones past their grace, condemn newly empty ones, pick repacks.
   const lowLive: GcPack[] = [];
   const small: GcPack[] = [];
-  const empty: string[] = [];
-  const expiredPacks: string[] = [];
+  const empty: GcPack[] = [];
+  const expiredPacks: GcPack[] = [];
   for (const pack of await index.packs(keyringId)) {
     const t = tally.get(pack.name);
     if (!t || t.rows === 0) {
-      if (pack.condemnedAt === null) empty.push(pack.name);
-      else if (pack.condemnedAt <= cutoff) expiredPacks.push(pack.name);
+      if (pack.condemnedAt === null) empty.push(pack);
+      else if (pack.condemnedAt <= cutoff) expiredPacks.push(pack);
       continue;
     }
     if (pack.condemnedAt !== null) await index.revivePack(keyringId, pack.name);
@@ -190,13 +192,15 @@ export async function collectKeyring(
     // gets, and merging it again every run would only copy it around.
     else if (pack.size < options.smallPackBytes && t.rows < MAX_PACK_BLOBS / 2) small.push(pack);
   }
-  for (let i = 0; i < empty.length; i += WRITE_BATCH) {
-    await index.condemnPacks(keyringId, empty.slice(i, i + WRITE_BATCH), now);
+  // Each pack's footer is read to check it: a few hundred at a time between heartbeats.
+  for (let i = 0; i < empty.length; i += PACK_BATCH) {
+    await index.condemnPacks(keyringId, empty.slice(i, i + PACK_BATCH), now);
+    await progress();
   }
-  for (let i = 0; i < expiredPacks.length; i += WRITE_BATCH) {
+  for (let i = 0; i < expiredPacks.length; i += PACK_BATCH) {
     // The rows first: an upload of the same pack from then on stores its file again.
-    const names = expiredPacks.slice(i, i + WRITE_BATCH);
-    for (const name of await index.deletePacks(keyringId, names)) {
+    const packs = expiredPacks.slice(i, i + PACK_BATCH);
+    for (const name of await index.deletePacks(keyringId, packs)) {
       await vault.store.delete(packKey(keyringId, name));
       result.packsDeleted++;
     }
@@ -223,7 +227,7 @@ export async function collectVault(
   options: GcOptions,
   progress: () => Promise<void> = () => Promise.resolve(),
 ): Promise<GcResult> {
-  const index = new GcIndex(vault.db);
+  const index = new GcIndex(vault);
   const total = emptyResult();
   for (const keyringId of await index.keyrings(vaultId)) {
     addResult(total, await collectKeyring(vault, keyringId, options, progress));

@@ -2,8 +2,9 @@
  * @module gc/gc-index
  * The few index operations garbage collection needs, over the blob index module (blob-index/)
  * and the points table: the roots, the refs of trees, every blob row in batches, the packs,
- * and the condemn / revive / delete steps of the grace period. Ids are 32-byte Buffers here,
- * as the mark set holds them.
+ * and the condemn / revive / delete steps of the grace period. A pack's rows are found through
+ * its footer, read from the blob store. Ids are 32-byte Buffers here, as the mark set holds
+ * them.
  */
 import type { Kysely } from 'kysely';
 import {
@@ -19,8 +20,12 @@ import {
   revivePack,
   scanBlobs,
   type BlobEntry,
+  type PackIds,
 } from '../blob-index/index.js';
+import type { VaultContext } from '../context.js';
 import type { Database, PackState } from '../db/schema.js';
+import { packKey } from '../pack-keys.js';
+import { footerUnreadable, readFooterIds } from './pack-footer.js';
 
 /** One blob row as GC sees it. */
 export interface GcBlob {
@@ -43,6 +48,13 @@ export interface GcPack {
 }
 
 const BATCH = 500;
+/**
+ * Footer ids checked in one transaction of condemnPacks (a primary-key lookup each): a few
+ * tens of milliseconds of holding SQLite's one writer, and under a megabyte of ids in memory.
+ */
+const FOOTER_IDS = 20_000;
+/** Packs in one such transaction: those without ids cost one pass over the keyring's rows. */
+const GROUP_PACKS = 1000;
 const hex = (ids: readonly Buffer[]): string[] => ids.map((id) => id.toString('hex'));
 
 function gcBlob(row: {
@@ -65,9 +77,13 @@ function gcBlob(row: {
   };
 }
 
-/** GC's view of the blob index of one database. */
+/** GC's view of the blob index of one database, and of the pack footers in the blob store. */
 export class GcIndex {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly vault: Pick<VaultContext, 'db' | 'dialect' | 'store'>) {
+    this.db = vault.db;
+  }
 
   /** Keyrings of a vault. */
   async keyrings(vaultId: string): Promise<string[]> {
@@ -126,9 +142,9 @@ export class GcIndex {
     }
   }
 
-  /** The blob rows that point into pack `name`, in offset order. */
-  async blobsInPack(keyringId: string, name: string): Promise<GcBlob[]> {
-    return (await blobsInPack(this.db, keyringId, name)).map(gcBlob);
+  /** The blob rows that point into `pack`, in offset order. */
+  async blobsInPack(keyringId: string, pack: GcPack): Promise<GcBlob[]> {
+    return (await blobsInPack(this.db, keyringId, await this.withIds(keyringId, pack))).map(gcBlob);
   }
 
   /** Every pack of the keyring. */
@@ -175,9 +191,13 @@ export class GcIndex {
     return insertPack(this.db, keyringId, pack, entries, { now, move: 'all' });
   }
 
-  /** Condemns those of packs `names` no blob row points into; resolves to those condemned. */
-  condemnPacks(keyringId: string, names: readonly string[], now: number): Promise<string[]> {
-    return condemnPacks(this.db, keyringId, names, now);
+  /** Condemns those of `packs` no blob row points into; resolves to the names condemned. */
+  async condemnPacks(keyringId: string, packs: readonly GcPack[], now: number): Promise<string[]> {
+    const done: string[] = [];
+    for await (const group of this.groups(keyringId, packs)) {
+      done.push(...(await condemnPacks(this.db, this.vault.dialect, keyringId, group, now)));
+    }
+    return done;
   }
 
   /** Clears the condemnation of pack `name`. */
@@ -186,11 +206,58 @@ export class GcIndex {
   }
 
   /**
-   * Deletes the rows of packs `names` (the caller checked they were condemned before the
-   * cutoff) that still no blob row points into; resolves to the names deleted. A pack an
-   * upload revived meanwhile either holds rows again (kept) or holds none (nothing is lost).
+   * Deletes the rows of `packs` (the caller checked they were condemned before the cutoff)
+   * that still no blob row points into; resolves to the names deleted. A pack an upload
+   * revived meanwhile either holds rows again (kept) or holds none (nothing is lost).
    */
-  deletePacks(keyringId: string, names: readonly string[]): Promise<string[]> {
-    return deletePacks(this.db, keyringId, names);
+  async deletePacks(keyringId: string, packs: readonly GcPack[]): Promise<string[]> {
+    const done: string[] = [];
+    for await (const group of this.groups(keyringId, packs)) {
+      done.push(...(await deletePacks(this.db, keyringId, group)));
+    }
+    return done;
+  }
+
+  /**
+   * `pack` with the ids its footer lists, read outside any transaction. A footer that cannot
+   * be read (the file gone or damaged) gives no ids, and the keyring's rows are then scanned
+   * for the pack: slow, but it is the answer, whereas skipping the pack would keep a missing
+   * pack's row, and a damaged pack's file, for ever once no row points into it. A failure that
+   * says nothing about the pack (the store unreachable) stops the run; the next one redoes it.
+   */
+  private async withIds(keyringId: string, pack: GcPack): Promise<PackIds> {
+    try {
+      const ids = await readFooterIds(this.vault.store, packKey(keyringId, pack.name), pack.size);
+      return { name: pack.name, ids };
+    } catch (error) {
+      if (!footerUnreadable(error)) throw error;
+      return { name: pack.name, ids: null };
+    }
+  }
+
+  /**
+   * `packs` with their footer ids, in groups of about FOOTER_IDS ids; those without ids come
+   * last, GROUP_PACKS to a group, so that each group costs at most one pass over the keyring.
+   */
+  private async *groups(keyringId: string, packs: readonly GcPack[]): AsyncGenerator<PackIds[]> {
+    let group: PackIds[] = [];
+    let ids = 0;
+    const unread: PackIds[] = [];
+    for (const pack of packs) {
+      const withIds = await this.withIds(keyringId, pack);
+      if (withIds.ids === null) {
+        unread.push(withIds);
+        continue;
+      }
+      group.push(withIds);
+      ids += withIds.ids.length;
+      if (ids >= FOOTER_IDS || group.length >= GROUP_PACKS) {
+        yield group;
+        group = [];
+        ids = 0;
+      }
+    }
+    if (group.length > 0) yield group;
+    for (let i = 0; i < unread.length; i += GROUP_PACKS) yield unread.slice(i, i + GROUP_PACKS);
   }
 }

@@ -122,7 +122,7 @@ export async function repack(
   };
 
   for (const old of packs) {
-    const rows = await index.blobsInPack(keyringId, old.name);
+    const rows = await index.blobsInPack(keyringId, old);
     const key = packKey(keyringId, old.name);
     try {
       for (const run of ranges(rows)) {
@@ -164,11 +164,7 @@ export async function repack(
     await progress();
   }
   await flush();
-  const condemned = await index.condemnPacks(
-    keyringId,
-    packs.map((p) => p.name),
-    vault.now(),
-  );
+  const condemned = await index.condemnPacks(keyringId, packs, vault.now());
   result.packsRepacked = condemned.length;
   return result;
 }

@@ -15,6 +15,7 @@ import { DEFAULT_GC_SETTINGS, GC_POLL_MS, GC_TASK, gcTask, type GcSettings } fro
 import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './scheduler.js';
 import { EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, runExpireTask } from '../history/expire-task.js';
 import { HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, runHealthChecks } from '../alerts/health-task.js';
+import { WAL_IDLE_MS, WAL_TASK, walTruncation } from '../db/wal-truncate.js';
 
 export interface TaskOptions {
   /** How long a running job may go without a progress report before it fails. */
@@ -39,4 +40,7 @@ export function startTasks(app: FastifyInstance, options: TaskOptions = {}): voi
   lifecycle.every(HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, () => runHealthChecks(app));
   const gc = { ...DEFAULT_GC_SETTINGS, ...options.gc };
   lifecycle.every(GC_TASK, GC_POLL_MS, () => gcTask(app, gc));
+  if (app.vault.dialect === 'sqlite') {
+    lifecycle.every(WAL_TASK, WAL_IDLE_MS, walTruncation(app.vault.db));
+  }
 }

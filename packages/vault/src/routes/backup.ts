@@ -35,6 +35,7 @@ import {
   reviveBlobs,
 } from '../blob-index/index.js';
 import { checkClosure } from '../closure.js';
+import { emptyWal } from '../db/wal-truncate.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
 import { confirmPacks } from '../pack-health.js';
@@ -176,7 +177,14 @@ export function backupRoutes(app: FastifyInstance): void {
 
   app.post(
     ROUTES.points,
-    { schema: { body: CommitPointRequest, response: { 201: Point, 200: Point } } },
+    {
+      schema: { body: CommitPointRequest, response: { 201: Point, 200: Point } },
+      // A backup ends here, its rows committed, and the vault is often idle from then on: the
+      // log is emptied at once (once the answer is sent) rather than by the WAL task later.
+      onResponse: async (_request, reply) => {
+        if (reply.statusCode === 201 && app.vault.dialect === 'sqlite') await emptyWal(db);
+      },
+    },
     async (request, reply) => {
       const agent = requireAgent(request);
       const body = request.body as CommitPointRequest;
