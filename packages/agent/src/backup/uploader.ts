@@ -8,6 +8,18 @@ import type { VaultClient } from '../client/vault-client.js';
 import { Limiter } from '../limiter.js';
 import type { KnownIds } from './known-ids.js';
 
+/**
+ * Largest piece of a pack handed to the connection at once: TLS encrypts a write whole, so one
+ * write of a 16 MiB pack would hold a second copy of it until the socket took it.
+ */
+const UPLOAD_PIECE = 256 * 1024;
+
+function* pieces(bytes: readonly Buffer[]): Generator<Buffer> {
+  for (const b of bytes) {
+    for (let at = 0; at < b.length; at += UPLOAD_PIECE) yield b.subarray(at, at + UPLOAD_PIECE);
+  }
+}
+
 export interface UploadStats {
   packs: number;
   storedBytes: number;
@@ -83,11 +95,8 @@ export class PackUploader {
   private async upload(pack: FinishedPack): Promise<void> {
     const ids = pack.entries.map((e) => idHex(e.id));
     await this.known.expect(ids);
-    await this.client.uploadPack(
-      pack.name,
-      pack.size,
-      () => pack.bytes as unknown as AsyncIterable<Uint8Array>,
-    );
+    await this.client.uploadPack(pack.name, pack.size, () => pieces(pack.bytes));
+    this.writer.recycle(pack);
     this.known.confirm(ids);
     for (const id of ids) this.pending.delete(id);
     this.stats.packs++;
