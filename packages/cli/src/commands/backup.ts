@@ -13,7 +13,6 @@ import {
 } from '@coffer/agent';
 import { userInfo, hostname } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { agentConnection, unlockKeys, type AgentOptions } from '../connect.js';
 import { EXIT_WARNINGS } from '../exit.js';
 import {
@@ -25,6 +24,7 @@ import {
   printLines,
   printWarning,
 } from '../output.js';
+import { tuneV8ForBackup } from '../v8-flags.js';
 import { PROGRAM } from '../version.js';
 
 export interface BackupCommandOptions extends AgentOptions {
@@ -33,21 +33,9 @@ export interface BackupCommandOptions extends AgentOptions {
   json?: boolean;
 }
 
-/**
- * Lets the heap grow to one and a half times its live size between full collections. The
- * walking thread promotes many objects that die soon after (sealed blobs on their way into a
- * pack, a directory's entries), and V8's own growth for a heap this small let the old space reach
- * three to four times what was live: an initial backup of 100,000 small files peaked 30-40 MiB
- * lower, its CPU within the spread of runs. The flag is read at every collection, so setting it
- * after start takes effect (the vault sets the opposite, see vault-serve).
- */
-function tuneHeapForBackup(): void {
-  setFlagsFromString('--heap-growing-percent=50');
-}
-
 /** Runs a backup. */
 export async function backup(paths: string[], options: BackupCommandOptions): Promise<number> {
-  tuneHeapForBackup();
+  tuneV8ForBackup();
   const session = await agentConnection({ ...options, agent: undefined });
   const started = Date.now();
   try {
