@@ -12,6 +12,7 @@ import {
   encodeManifest,
   encodeTree,
   sealBlob,
+  type FinishedPack,
   type TreeEntry,
 } from '@coffer/core';
 import { randomBytes } from 'node:crypto';
@@ -29,15 +30,11 @@ export class MemoryVault implements ReaderClient {
   /** Every call, of any kind. */
   requests = 0;
 
-  store(pack: { name: string; bytes: Buffer[] }, entries: { id: Buffer; type: number }[]): void {
-    const bytes = Buffer.concat(pack.bytes);
-    this.packs.set(pack.name, bytes);
-    let offset = 0;
-    for (const [i, e] of entries.entries()) {
-      const length = pack.bytes[i]!.length;
-      const id = e.id.toString('hex');
-      this.index.set(id, { id, pack: pack.name, offset, length, type: e.type });
-      offset += length;
+  store(pack: FinishedPack): void {
+    this.packs.set(pack.name, Buffer.concat(pack.bytes));
+    for (const { id, offset, length, type } of pack.entries) {
+      const hex = id.toString('hex');
+      this.index.set(hex, { id: hex, pack: pack.name, offset, length, type });
     }
   }
 
@@ -107,31 +104,32 @@ export function entry(name: string, type: EntryType, more: Partial<TreeEntry>): 
  * A point of `dirs` directories of `files` files each, written as a backup does: each
  * directory's data, then its tree, into small packs that mix data and trees.
  */
-export function backUp(vault: MemoryVault, dirs: number, files: number, packSize = 32 * 1024) {
+export function backUp(
+  vault: MemoryVault,
+  dirs: number,
+  files: number,
+  packSize = 32 * 1024,
+  fileSize = 1500,
+) {
   const writer = new PackWriter({ targetSize: packSize });
-  let entries: { id: Buffer; type: number }[] = [];
   const put = (type: BlobType, plaintext: Buffer): Buffer => {
     const id = blobId(keys.idKey, plaintext);
     writer.add(id, type, sealBlob(keys, type, id, plaintext));
-    entries.push({ id, type });
     if (writer.full) flush();
     return id;
   };
-  const flush = (): void => {
-    vault.store(writer.finish(), entries);
-    entries = [];
-  };
+  const flush = (): void => vault.store(writer.finish());
   const fileBlobs = new Map<string, string>();
   const top: TreeEntry[] = [];
   for (let d = 0; d < dirs; d++) {
     const children: TreeEntry[] = [];
     for (let f = 0; f < files; f++) {
-      const id = put(BlobType.data, randomBytes(1500));
+      const id = put(BlobType.data, randomBytes(fileSize));
       fileBlobs.set(`/d${d}/f${f}`, id.toString('hex'));
       children.push(
         entry(`f${f}`, EntryType.file, {
-          size: 1500,
-          content: [{ id, length: 1500 }],
+          size: fileSize,
+          content: [{ id, length: fileSize }],
         }),
       );
     }

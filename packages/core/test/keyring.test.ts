@@ -47,7 +47,7 @@ describe('keyrings', () => {
   });
 
   it('records the default scrypt parameters', async () => {
-    expect(DEFAULT_KDF).toEqual({ N: 2 ** 16, r: 8, p: 2 });
+    expect(DEFAULT_KDF).toEqual({ N: 2 ** 15, r: 8, p: 3 });
   });
 
   it('refuses hostile or unknown parameters before deriving anything', async () => {

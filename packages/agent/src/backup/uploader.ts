@@ -9,6 +9,18 @@ import type { VaultClient } from '../client/vault-client.js';
 import { Limiter } from '../limiter.js';
 import type { KnownIds } from './known-ids.js';
 
+/**
+ * Largest piece of a pack handed to the connection at once: TLS encrypts a write whole, so one
+ * write of a 16 MiB pack would hold a second copy of it until the socket took it.
+ */
+const UPLOAD_PIECE = 256 * 1024;
+
+function* pieces(bytes: readonly Buffer[]): Generator<Buffer> {
+  for (const b of bytes) {
+    for (let at = 0; at < b.length; at += UPLOAD_PIECE) yield b.subarray(at, at + UPLOAD_PIECE);
+  }
+}
+
 export interface UploadStats {
   packs: number;
   storedBytes: number;
@@ -102,11 +114,8 @@ export class PackUploader {
   private async upload(pack: FinishedPack): Promise<void> {
     const ids = pack.entries.map((e) => e.id);
     await this.known.expect(ids);
-    await this.client.uploadPack(
-      pack.name,
-      pack.size,
-      () => inPieces(pack.bytes) as unknown as AsyncIterable<Uint8Array>,
-    );
+    await this.client.uploadPack(pack.name, pack.size, () => pieces(pack.bytes));
+    this.writer.recycle(pack);
     this.known.confirm(ids);
     for (const id of ids) this.pending.delete(id);
     this.stats.packs++;
@@ -119,30 +128,4 @@ export class PackUploader {
     while (this.running.size > 0) await Promise.race(this.running);
     this.throwIfFailed();
   }
-}
-
-/** Bytes per piece of an upload body. */
-const PIECE = 256 * 1024;
-
-/**
- * `parts` joined into pieces of about PIECE bytes, made as they are read. A pack of small files
- * is thousands of blobs of a few kilobytes; sent one by one, each was a write and a TLS record
- * of its own on the agent and a chunk to hash and write on the vault.
- */
-export function* inPieces(parts: readonly Buffer[]): Generator<Buffer> {
-  let batch: Buffer[] = [];
-  let length = 0;
-  for (const part of parts) {
-    if (length > 0 && length + part.length > PIECE) {
-      yield Buffer.concat(batch, length);
-      batch = [];
-      length = 0;
-    }
-    if (part.length >= PIECE) yield part;
-    else {
-      batch.push(part);
-      length += part.length;
-    }
-  }
-  if (length > 0) yield Buffer.concat(batch, length);
 }

@@ -15,8 +15,14 @@ import type { VaultClient } from './vault-client.js';
 const MAX_COALESCED = 8 * 1024 * 1024;
 /** Largest gap between two wanted blobs that is still read through rather than split. */
 const MAX_GAP = 256 * 1024;
-/** Ranges of a streamed pack (each up to MAX_COALESCED) handed to opening threads at once. */
+/** Ranges of a streamed pack handed to opening threads at once. */
 const PACK_OPENS_IN_FLIGHT = 3;
+/**
+ * Most bytes of a streamed pack in one range. Its buffers are reused from range to range and
+ * pack to pack, so a pack check holds at most PACK_OPENS_IN_FLIGHT + 1 of them; smaller than
+ * a ranged read's, as there is no request per range to save.
+ */
+const PACK_RANGE = 2 * 1024 * 1024;
 /** Ranged reads in flight (each up to MAX_COALESCED) per reader. */
 const READS_IN_FLIGHT = 8;
 
@@ -45,8 +51,14 @@ interface ReadPlan {
   sparse?: boolean;
 }
 
-/** Groups locations into coalesced ranged reads, keeping the order of first appearance. */
-export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
+/**
+ * Groups locations into coalesced ranged reads of up to `maxLength` bytes (or one blob, if
+ * larger), keeping the order of first appearance.
+ */
+export function planReads(
+  locations: readonly BlobLocation[],
+  maxLength = MAX_COALESCED,
+): ReadPlan[] {
   const plans: ReadPlan[] = [];
   let current: ReadPlan | undefined;
   for (const loc of locations) {
@@ -55,7 +67,7 @@ export function planReads(locations: readonly BlobLocation[]): ReadPlan[] {
       current.pack === loc.pack &&
       loc.offset >= current.offset + current.length &&
       loc.offset - (current.offset + current.length) <= MAX_GAP &&
-      loc.offset + loc.length - current.offset <= MAX_COALESCED
+      loc.offset + loc.length - current.offset <= maxLength
     ) {
       current.length = loc.offset + loc.length - current.offset;
       current.blobs.push(loc);
@@ -107,6 +119,10 @@ export class BlobReader {
   /** Packs whose reads failed, with why: verify reports them to the vault. */
   readonly unreadable = new Map<string, string>();
   private pool: OpenPool | undefined;
+  /** Spare range buffers of pack checks (see PACK_RANGE). */
+  private readonly spareRanges: Buffer[] = [];
+  /** Range buffers pack checks have allocated (a test bounds it). */
+  rangeBuffersAllocated = 0;
 
   constructor(
     private readonly client: ReaderClient,
@@ -318,11 +334,13 @@ export class BlobReader {
     return this.openPlan({ ...plan, offset: 0, blobs }, bytes, type, options);
   }
 
+  /** Opens the blobs of `plan` in `bytes`; `reuse` receives the bytes' memory once it is free. */
   private async openPlan(
     plan: ReadPlan,
     bytes: Buffer,
     type: BlobType,
     options: { keep: boolean; writeTo?: (hex: string) => WriteTarget },
+    reuse?: (bytes: Buffer) => void,
   ): Promise<(Buffer | number | Error)[]> {
     const items: OpenItem[] = [];
     const results: (Buffer | number | Error)[] = [];
@@ -347,7 +365,8 @@ export class BlobReader {
       });
     }
     this.pool ??= new OpenPool(this.keys);
-    const opened = await this.pool.open(bytes, items, options.keep);
+    const { results: opened, bytes: spent } = await this.pool.open(bytes, items, options.keep);
+    reuse?.(spent);
     let k = 0;
     return results.map((r) => {
       const result = r instanceof Error ? r : opened[k++]!;
@@ -368,7 +387,7 @@ export class BlobReader {
     type: BlobType,
     onBlob: (hex: string, opened: number | Error) => void,
   ): Promise<string | undefined> {
-    const plans = planReads(locations);
+    const plans = planReads(locations, PACK_RANGE);
     const hash = createHash('sha256');
     const opening: Promise<void>[] = [];
     const deliver = (plan: ReadPlan, results: (Buffer | number | Error)[]): void => {
@@ -387,7 +406,7 @@ export class BlobReader {
         const end = position + chunk.length;
         while (index < plans.length && plans[index]!.offset < end) {
           const plan = plans[index]!;
-          buffer ??= Buffer.allocUnsafe(plan.length);
+          buffer ??= this.rangeBuffer(plan.length);
           const from = Math.max(plan.offset, position);
           const to = Math.min(plan.offset + plan.length, end);
           chunk.copy(buffer, from - plan.offset, from - position, to - position);
@@ -396,7 +415,9 @@ export class BlobReader {
           buffer = undefined;
           index++;
           opening.push(
-            this.openPlan(plan, bytes, type, { keep: false }).then((r) => deliver(plan, r)),
+            this.openPlan(plan, bytes, type, { keep: false }, (spent) =>
+              this.spareRange(spent),
+            ).then((r) => deliver(plan, r)),
           );
           // Bounded: at most a few ranges wait for a thread (one per thread keeps them busy).
           if (opening.length >= PACK_OPENS_IN_FLIGHT) await opening.shift();
@@ -417,6 +438,7 @@ export class BlobReader {
     if (problem === undefined && index < plans.length) {
       problem = `pack ${pack}: it ends at byte ${position}, before blobs it should hold`;
     }
+    if (buffer) this.spareRange(buffer);
     if (problem !== undefined) {
       this.unreadable.set(pack, problem);
       const failure = new IntegrityError(problem, { subject: pack });
@@ -427,5 +449,19 @@ export class BlobReader {
         );
     }
     return problem;
+  }
+
+  /** A buffer for a range of a streamed pack: a spare one if it is large enough. */
+  private rangeBuffer(length: number): Buffer {
+    const at = this.spareRanges.findIndex((b) => b.length >= length);
+    if (at >= 0) return this.spareRanges.splice(at, 1)[0]!;
+    this.rangeBuffersAllocated++;
+    return Buffer.allocUnsafeSlow(Math.max(length, PACK_RANGE));
+  }
+
+  private spareRange(buffer: Buffer): void {
+    if (buffer.length >= PACK_RANGE && this.spareRanges.length <= PACK_OPENS_IN_FLIGHT) {
+      this.spareRanges.push(buffer);
+    }
   }
 }

@@ -111,7 +111,7 @@ export interface VaultClientOptions {
   attempts?: number;
 }
 
-type Body = string | Buffer | AsyncIterable<Uint8Array>;
+type Body = string | Buffer | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 type WireBody = string | Buffer | Readable;
 
 /** A client of one vault; one instance keeps a pool of connections. */

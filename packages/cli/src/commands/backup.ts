@@ -24,6 +24,7 @@ import {
   printLines,
   printWarning,
 } from '../output.js';
+import { tuneV8ForBackup } from '../v8-flags.js';
 import { PROGRAM } from '../version.js';
 
 export interface BackupCommandOptions extends AgentOptions {
@@ -34,6 +35,7 @@ export interface BackupCommandOptions extends AgentOptions {
 
 /** Runs a backup. */
 export async function backup(paths: string[], options: BackupCommandOptions): Promise<number> {
+  tuneV8ForBackup();
   const session = await agentConnection({ ...options, agent: undefined });
   const started = Date.now();
   try {

@@ -53,7 +53,7 @@ interface KeyringChoice {
 
 /**
  * Test suites set COFFER_TESTONLY_WEAKEN_KDF=1 so that new keyrings are stretched with the
- * cheapest scrypt cost: at the default cost (128 MiB, 0.35 s or more) every command that opens the
+ * cheapest scrypt cost: at the default cost (32 MiB, 0.3 s or more) every command that opens the
  * keyring would spend most of a test's time stretching the passphrase. The keyring records its
  * cost, so such a keyring stays weak: never set it for real data.
  */

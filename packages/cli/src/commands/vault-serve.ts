@@ -4,9 +4,9 @@
  */
 import { CofferError } from '@coffer/core';
 import { relative } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { checkHttpsUrl, DEFAULT_DATA_DIR, DEFAULT_LISTEN } from '../connect.js';
 import { printLines } from '../output.js';
+import { tuneV8ForServing } from '../v8-flags.js';
 import { loadVault } from '../vault-module.js';
 
 export interface ServeCommandOptions {
@@ -43,18 +43,6 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: match[1] ?? match[2]!, port };
 }
 
-/**
- * Lets the heap grow to five times its live size between full collections (V8's default is
- * chosen per collection and stays near 1.1 for a small heap). Uploads pass every byte through
- * short-lived socket buffers; with the default, the vault ran a full collection every ~30 MB
- * received and spent a quarter of its CPU in the collector (bench/: vault CPU 6.3 -> 4.6 s for
- * the default dataset's initial backup, peak RSS 200 -> 230 MiB). The flag is read at every
- * collection, so setting it after start takes effect.
- */
-function tuneHeapForStreaming(): void {
-  setFlagsFromString('--heap-growing-percent=400');
-}
-
 /** What a first start prints after the address: where the admin token is and what to run next. */
 function firstStartLines(url: string, tokenPath: string, dataArg: string): string[] {
   return [
@@ -75,7 +63,7 @@ function firstStartLines(url: string, tokenPath: string, dataArg: string): strin
 /** Runs the vault in the foreground. */
 export async function vaultServe(options: ServeCommandOptions): Promise<number> {
   const { startVault } = await loadVault();
-  tuneHeapForStreaming();
+  tuneV8ForServing();
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   if (options.publicUrl !== undefined) checkHttpsUrl(options.publicUrl, '--public-url');
   const jobTimeout = options.jobTimeout === undefined ? undefined : Number(options.jobTimeout);

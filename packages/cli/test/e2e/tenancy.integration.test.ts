@@ -204,7 +204,7 @@ describe.each(DIALECTS)('tenants, agents and credentials (%s metadata)', (dialec
             kdf: { N: number };
           }
         ).kdf.N;
-      expect(await kdfOf(full)).toBe(2 ** 16);
+      expect(await kdfOf(full)).toBe(2 ** 15);
       expect(await kdfOf(alpha)).toBe(2 ** 10);
     },
   );

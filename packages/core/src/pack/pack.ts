@@ -33,7 +33,7 @@ export interface PackEntry {
 export interface FinishedPack {
   /** Lowercase hex SHA-256 of the pack's bytes. */
   name: string;
-  /** The pack's bytes, in order. */
+  /** The pack's bytes, in order: its blobs (one buffer), its footer, its trailer. */
   bytes: Buffer[];
   size: number;
   entries: PackEntry[];
@@ -69,10 +69,19 @@ function trailer(footer: Buffer): Buffer {
   return t;
 }
 
-/** Accumulates sealed blobs into a pack; the hash is computed as blobs arrive. */
+/** Most finished packs' memory a writer keeps for later packs (see `recycle`). */
+const SPARE_BUFFERS = 4;
+
+/**
+ * Accumulates sealed blobs into a pack; the hash is computed as blobs arrive. Blobs are copied
+ * into one buffer, which a later pack reuses once the caller is done with this one (`recycle`):
+ * kept as the separate buffers they came in, a backup's packs in flight were thousands of small
+ * allocations each, freed only when the garbage collector got to them, long after the upload.
+ */
 export class PackWriter {
   private readonly targetSize: number;
-  private blobs: Buffer[] = [];
+  private buffer: Buffer | undefined;
+  private readonly spare: Buffer[] = [];
   private entries: PackEntry[] = [];
   private offset = 0;
   private hash: Hash = createHash('sha256');
@@ -82,13 +91,29 @@ export class PackWriter {
   }
 
   /** Adds a sealed blob; `refs` only for trees and manifests. */
-  add(id: Buffer, type: BlobType, sealed: Buffer, refs: readonly Buffer[] = []): void {
+  add(id: Buffer, type: BlobType, sealed: Uint8Array, refs: readonly Buffer[] = []): void {
     if (id.length !== ID_LENGTH) throw new FormatError('pack', 'blob ids are 32 bytes');
     if (type === 1 && refs.length > 0) throw new FormatError('pack', 'data blobs have no refs');
     this.hash.update(sealed);
-    this.blobs.push(sealed);
+    this.room(sealed.length).set(sealed, this.offset);
     this.entries.push({ id, type, offset: this.offset, length: sealed.length, refs: [...refs] });
     this.offset += sealed.length;
+  }
+
+  /** The buffer of blobs, with room for `length` more bytes. */
+  private room(length: number): Buffer {
+    const needed = this.offset + length;
+    if (this.buffer && needed <= this.buffer.length) return this.buffer;
+    // A pack passes its target by at most one blob: a quarter more holds most such blobs, and
+    // pages never written take no memory.
+    const size = this.buffer
+      ? Math.max(needed, 2 * this.buffer.length)
+      : Math.max(needed, Math.ceil(Math.min(this.targetSize, PACK_TARGET_SIZE) * 1.25));
+    const at = this.buffer ? -1 : this.spare.findIndex((b) => b.length >= needed);
+    const bigger = at >= 0 ? this.spare.splice(at, 1)[0]! : Buffer.allocUnsafeSlow(size);
+    this.buffer?.copy(bigger, 0, 0, this.offset);
+    this.buffer = bigger;
+    return bigger;
   }
 
   /** Bytes of blobs added so far. */
@@ -115,15 +140,25 @@ export class PackWriter {
     this.hash.update(tail);
     const pack: FinishedPack = {
       name: this.hash.digest('hex'),
-      bytes: [...this.blobs, footer, tail],
+      bytes: [this.buffer!.subarray(0, this.offset), footer, tail],
       size: this.offset + footer.length + tail.length,
       entries: this.entries,
     };
-    this.blobs = [];
+    this.buffer = undefined;
     this.entries = [];
     this.offset = 0;
     this.hash = createHash('sha256');
     return pack;
+  }
+
+  /**
+   * Takes back the memory of a pack this writer finished, for a later pack to fill: call it once
+   * nothing reads `pack.bytes` any more.
+   */
+  recycle(pack: FinishedPack): void {
+    const memory = pack.bytes[0]!.buffer;
+    if (this.spare.length >= SPARE_BUFFERS || this.spare.some((b) => b.buffer === memory)) return;
+    this.spare.push(Buffer.from(memory));
   }
 }
 
