@@ -18,18 +18,21 @@ import {
   type TestDb,
 } from './harness.js';
 
-/** Each chunk of `path` as the machine's keyring cuts it: content hash → length. */
-async function chunkLengths(path: string, machine: Machine): Promise<Map<string, number>> {
+/** Each chunk of `path` in file order, as the machine's keyring cuts it, and the chunker's max. */
+async function fileChunks(
+  path: string,
+  machine: Machine,
+): Promise<{ chunks: { hash: string; length: number }[]; max: number }> {
   const keys = await openKeyring(
     await readFile(join(machine.configDir, 'keyring.json'), 'utf8'),
     machine.passphrase,
   );
-  const chunks = new Map<string, number>();
+  const chunks: { hash: string; length: number }[] = [];
   const stream = createReadStream(path) as AsyncIterable<Uint8Array>;
   for await (const chunk of chunkStream(stream, gearTable(keys.idKey), keys.chunker)) {
-    chunks.set(createHash('sha256').update(chunk).digest('hex'), chunk.length);
+    chunks.push({ hash: createHash('sha256').update(chunk).digest('hex'), length: chunk.length });
   }
-  return chunks;
+  return { chunks, max: keys.chunker.max };
 }
 
 interface BackupJson {
@@ -136,15 +139,22 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
     await file.close();
     const first = await machine.run(['backup', bigDir, '--item', 'big', '--json']);
     expect(first.code, first.stderr).toBe(0);
-    const before = await chunkLengths(big, machine);
+    const before = new Set((await fileChunks(big, machine)).chunks.map((c) => c.hash));
+    const editStart = 100 * 1024 * 1024 + 12345;
+    const editEnd = editStart + 1024 * 1024;
     const edit = await open(big, 'r+');
-    await edit.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024 + 12345);
+    await edit.write(randomBytes(1024 * 1024), 0, 1024 * 1024, editStart);
     await edit.close();
-    const after = await chunkLengths(big, machine);
+    const { chunks: after, max } = await fileChunks(big, machine);
     // Cut points depend on the keyring's gear table, so the changed chunks are computed with
     // this machine's keys rather than bounded by a guess that random boundaries can exceed.
-    const changed = [...after].filter(([hash]) => !before.has(hash));
-    const changedBytes = changed.reduce((sum, [, length]) => sum + length, 0);
+    let offset = 0;
+    const changed: { start: number; end: number; index: number }[] = [];
+    after.forEach(({ hash, length }, index) => {
+      if (!before.has(hash)) changed.push({ start: offset, end: offset + length, index });
+      offset += length;
+    });
+    const changedBytes = changed.reduce((sum, c) => sum + c.end - c.start, 0);
     const second = await machine.run(['backup', bigDir, '--item', 'big', '--json']);
     expect(second.code, second.stderr).toBe(0);
     const { stats } = json<BackupJson>(second).point;
@@ -154,8 +164,13 @@ describe.each(DIALECTS)('backup and restore (%s metadata)', (dialect) => {
     // tree per directory level, the manifest and pack footers.
     expect(stats.storedBytes).toBeGreaterThanOrEqual(changedBytes);
     expect(stats.storedBytes).toBeLessThan(changedBytes + 64 * 1024);
-    // Content-defined chunking resynchronises: a few chunks around the change, not the tail.
-    expect(changed.length).toBeLessThanOrEqual(4);
+    // Content-defined chunking resynchronises: one run of chunks around the change, ending
+    // within two maximal chunks after it, and the file's tail (about 99 MiB) is not re-sent.
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.at(-1)!.index - changed[0]!.index + 1).toBe(changed.length);
+    expect(changed[0]!.start).toBeLessThanOrEqual(editStart);
+    expect(changed.at(-1)!.end).toBeGreaterThanOrEqual(editEnd);
+    expect(changed.at(-1)!.end).toBeLessThanOrEqual(editEnd + 2 * max);
   });
 
   it('restores a single file or subtree with --path, and --conflict does what it says', async () => {
