@@ -32,6 +32,7 @@ import {
   KEYRING_INPUT,
   MANIFEST,
   TREES,
+  PACK_V1_HEX,
   packBlobs,
   xorshiftBytes,
 } from '../packages/core/test/vector-inputs.js';
@@ -148,6 +149,11 @@ write('pack.json', {
     'A pack of format.md §5 holding three fabricated blobs (see packBlobs in vector-inputs.ts)',
   name: pack.name,
   packHex: packBytes.toString('hex'),
+  v1: {
+    description: 'The same blobs in a version 1 pack, which readers still take',
+    name: sha(Buffer.from(PACK_V1_HEX, 'hex')),
+    packHex: PACK_V1_HEX,
+  },
 });
 write('item-sources.json', {
   description:

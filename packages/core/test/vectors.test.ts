@@ -25,6 +25,7 @@ import {
   openKeyring,
   openSources,
   parsePack,
+  parsePackFooter,
   sealBlob,
   sealSources,
   signJoin,
@@ -220,7 +221,9 @@ describe('test vectors (docs/test-vectors)', () => {
   });
 
   it('pack: bytes and name recomputed; footer checked against a hand-assembled one', () => {
-    const v = vector<{ name: string; packHex: string }>('pack.json');
+    const v = vector<{ name: string; packHex: string; v1: { name: string; packHex: string } }>(
+      'pack.json',
+    );
     const writer = new PackWriter();
     const blobs = packBlobs();
     for (const b of blobs) writer.add(b.id, b.type, b.sealed, b.refs);
@@ -229,11 +232,18 @@ describe('test vectors (docs/test-vectors)', () => {
     expect(bytes.toString('hex')).toBe(v.packHex);
     expect(pack.name).toBe(v.name);
     expect(sha(bytes)).toBe(v.name);
-    // §5 by hand: "CFPF" 1 n, then id type offset length refCount refs for each blob.
-    const parts: Buffer[] = [Buffer.from('CFPF'), Buffer.from([1, 3])];
+    // §5 by hand: "CFPF" 2 n, then id type offset length refCount refs for each blob; a ref to
+    // an earlier blob of the pack is its distance back, any other is 0 and the id.
+    const parts: Buffer[] = [Buffer.from('CFPF'), Buffer.from([2, 3])];
     let offset = 0;
-    for (const b of blobs) {
-      parts.push(b.id, Buffer.from([b.type, offset, b.sealed.length, b.refs.length]), ...b.refs);
+    for (const [i, b] of blobs.entries()) {
+      parts.push(b.id, Buffer.from([b.type, offset, b.sealed.length, b.refs.length]));
+      for (const ref of b.refs) {
+        const at = blobs.findIndex((x) => x.id.equals(ref));
+        parts.push(
+          at >= 0 && at < i ? Buffer.from([i - at]) : Buffer.concat([Buffer.from([0]), ref]),
+        );
+      }
       offset += b.sealed.length;
     }
     const footer = Buffer.concat(parts);
@@ -245,7 +255,20 @@ describe('test vectors (docs/test-vectors)', () => {
     expect(bytes.subarray(offset).equals(Buffer.concat([footer, trailer]))).toBe(true);
     const parsed = parsePack(bytes);
     expect(parsed.name).toBe(v.name);
-    expect(parsed.entries.map((e) => e.refs.length)).toEqual([0, 2, 1]);
+    expect(parsed.entries.map((e) => e.refs)).toEqual(blobs.map((b) => b.refs));
+    // Version 1 (every ref as its id) still reads, to the same entries.
+    const old = parsePack(Buffer.from(v.v1.packHex, 'hex'));
+    expect(old.name).toBe(v.v1.name);
+    expect(old.entries).toEqual(parsed.entries);
+    // A ref further back than the first entry is refused, with a typed error.
+    const hostile = Buffer.from(footer);
+    const refAt = hostile.indexOf(Buffer.concat([blobs[1]!.id, Buffer.from([2])])) + 36;
+    expect(hostile[refAt]).toBe(1);
+    hostile[refAt] = 2;
+    const hash = createHash('sha256').update(hostile).digest().subarray(0, 16);
+    expect(() => parsePackFooter(hostile, hash, bytes.length)).toThrow(
+      /blob 1: a ref 2 entries back/,
+    );
   });
 
   it('item sources: sealed bytes recomputed, opened back, checked with raw AES-GCM', () => {

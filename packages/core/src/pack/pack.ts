@@ -13,7 +13,8 @@ export const PACK_MAX_SIZE = 64 * 1024 * 1024;
 export const PACK_TRAILER_LENGTH = 24;
 const FOOTER_MAGIC = Buffer.from('CFPF');
 const TRAILER_MAGIC = Buffer.from('CFPK');
-const PACK_VERSION = 1;
+/** The footer version written; readers take 1 and 2 (docs/format.md §5). */
+const PACK_VERSION = 2;
 const LIMITS = {
   footer: 64 * 1024 * 1024,
   blobs: 1_048_576,
@@ -38,16 +39,25 @@ export interface FinishedPack {
   entries: PackEntry[];
 }
 
-/** Encodes the footer that lists `entries`. */
+/** Encodes the footer (version 2) that lists `entries`. */
 export function encodePackFooter(entries: readonly PackEntry[]): Buffer {
   const w = new ByteWriter(64 + entries.length * 48)
     .raw(FOOTER_MAGIC)
     .u8(PACK_VERSION)
     .uvarint(entries.length);
-  for (const e of entries) {
+  // Where each id first appears, for refs to blobs earlier in this pack: a tree's files and
+  // subtrees are usually packed just before it, so a ref is a byte, not 32.
+  const earlier = new Map<string, number>();
+  entries.forEach((e, i) => {
     w.raw(e.id).u8(e.type).uvarint(e.offset).uvarint(e.length).uvarint(e.refs.length);
-    for (const ref of e.refs) w.raw(ref);
-  }
+    for (const ref of e.refs) {
+      const at = earlier.get(ref.toString('latin1'));
+      if (at === undefined) w.uvarint(0).raw(ref);
+      else w.uvarint(i - at);
+    }
+    const key = e.id.toString('latin1');
+    if (!earlier.has(key)) earlier.set(key, i);
+  });
   return w.finish();
 }
 
@@ -182,8 +192,11 @@ export function parsePackFooter(
   const r = new ByteReader(footer, 'pack footer');
   if (!Buffer.from(r.raw(4)).equals(FOOTER_MAGIC)) r.fail('bad footer magic');
   const version = r.u8();
-  if (version !== PACK_VERSION)
-    r.fail(`version ${version} is not supported (this program reads version 1)`);
+  if (version !== 1 && version !== 2)
+    r.fail(`version ${version} is not supported (this program reads versions 1 and 2)`);
+  // Version 1 lists every ref as its id; version 2 as the distance back to an earlier entry of
+  // this pack, or 0 and the id.
+  const minRefBytes = version === 1 ? ID_LENGTH : 1;
   const n = r.uvarint();
   if (n < 1 || n > LIMITS.blobs || n * (ID_LENGTH + 4) > r.remaining) r.fail(`${n} blobs`);
   const blobsEnd = packSize - footer.length - PACK_TRAILER_LENGTH;
@@ -196,14 +209,19 @@ export function parsePackFooter(
     const offset = r.uvarint();
     const length = r.uvarint();
     const refCount = r.uvarint();
-    if (refCount > LIMITS.refs || refCount * ID_LENGTH > r.remaining) r.fail(`${refCount} refs`);
+    if (refCount > LIMITS.refs || refCount * minRefBytes > r.remaining) r.fail(`${refCount} refs`);
     if (type === 1 && refCount > 0) r.fail('a data blob with refs');
     if (offset !== expected) r.fail(`blob ${i} at offset ${offset}, expected ${expected}`);
     if (length < 32) r.fail(`blob ${i} of ${length} bytes`);
     expected = offset + length;
     if (expected > blobsEnd) r.fail(`blob ${i} runs past the footer`);
     const refs: Buffer[] = new Array<Buffer>(refCount);
-    for (let j = 0; j < refCount; j++) refs[j] = Buffer.from(r.raw(ID_LENGTH));
+    for (let j = 0; j < refCount; j++) {
+      const back = version === 1 ? 0 : r.uvarint();
+      if (back === 0) refs[j] = Buffer.from(r.raw(ID_LENGTH));
+      else if (back > i) r.fail(`blob ${i}: a ref ${back} entries back`);
+      else refs[j] = entries[i - back]!.id;
+    }
     entries.push({ id, type: type as BlobType, offset, length, refs });
   }
   if (r.remaining !== 0) r.fail('trailing bytes in the footer');
