@@ -56,4 +56,23 @@ describe('PackWriter', () => {
     const { blobs } = fill(writer, [60_000, 200_000, 10]);
     check(writer.finish(), blobs);
   });
+
+  it("keeps copies of a blob's id and refs, not the buffers they are views into", () => {
+    const writer = new PackWriter();
+    // A tree's refs are often views into a larger buffer, such as the parent tree's plaintext.
+    const parent = randomBytes(8192);
+    const refs = [parent.subarray(64, 96), parent.subarray(4000, 4032)];
+    const plaintext = Buffer.from('a tree');
+    const id = Buffer.concat([randomBytes(32), parent]).subarray(0, 32);
+    writer.add(id, BlobType.tree, sealBlob(keys, BlobType.tree, id, plaintext), refs);
+    const [entry] = writer.finish().entries;
+    expect(entry!.id).toEqual(id);
+    expect(entry!.refs).toEqual(refs);
+    for (const kept of [entry!.id, ...entry!.refs]) {
+      expect(kept.buffer).not.toBe(parent.buffer);
+      expect(kept.buffer).not.toBe(id.buffer);
+      // Small copies share Node's pool of 8 KiB at most, never a caller's memory.
+      expect(kept.buffer.byteLength).toBeLessThanOrEqual(8192);
+    }
+  });
 });

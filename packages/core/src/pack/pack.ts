@@ -96,7 +96,24 @@ export class PackWriter {
     if (type === 1 && refs.length > 0) throw new FormatError('pack', 'data blobs have no refs');
     this.hash.update(sealed);
     this.room(sealed.length).set(sealed, this.offset);
-    this.entries.push({ id, type, offset: this.offset, length: sealed.length, refs: [...refs] });
+    // The entry keeps copies: callers pass views into larger buffers (a parent tree's
+    // plaintext, a thread's reply), and an entry waits until its pack is full. A backup of
+    // 300,000 files that changed 1% kept about 20 MB of parent trees alive through its trees'
+    // refs this way.
+    const copy = Buffer.allocUnsafe(ID_LENGTH * (1 + refs.length));
+    copy.set(id);
+    const kept: Buffer[] = new Array<Buffer>(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      copy.set(refs[i]!, ID_LENGTH * (i + 1));
+      kept[i] = copy.subarray(ID_LENGTH * (i + 1), ID_LENGTH * (i + 2));
+    }
+    this.entries.push({
+      id: copy.subarray(0, ID_LENGTH),
+      type,
+      offset: this.offset,
+      length: sealed.length,
+      refs: kept,
+    });
     this.offset += sealed.length;
   }
 
