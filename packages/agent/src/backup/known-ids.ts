@@ -6,12 +6,14 @@
  * arrived; the file is checked against the vault at the start of each backup, so a stale or
  * optimistic entry cannot make a point refer to missing data.
  */
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../config/agent-state.js';
 import { IdSet } from './id-set.js';
 
 const ID_BYTES = 32;
+/** Bytes of the cache file read at once when it is loaded (a multiple of ID_BYTES). */
+const LOAD_PIECE = 1024 * 1024;
 
 /**
  * When the cache was last known to hold only ids the vault holds: the vault's loss epoch then,
@@ -29,18 +31,38 @@ export class KnownIds {
 
   private constructor(private readonly path: string) {}
 
-  /** Loads the cache at `path` (an absent or torn file gives what could be read). */
+  /**
+   * Loads the cache at `path` (an absent or torn file gives what could be read), a piece at a
+   * time: the whole file read at once was as large again as the set it fills (10 MB for
+   * 300,000 files), at the same moment.
+   */
   static async load(path: string): Promise<KnownIds> {
     const known = new KnownIds(path);
     known.checked = await readChecked(`${path}.checked`);
-    let bytes: Buffer;
+    let file: FileHandle;
     try {
-      bytes = await readFile(path);
+      file = await open(path, 'r');
     } catch {
       return known;
     }
-    known.ids = new IdSet(Math.floor(bytes.length / ID_BYTES));
-    for (let i = 0; i + ID_BYTES <= bytes.length; i += ID_BYTES) known.ids.add(bytes, i);
+    try {
+      const { size } = await file.stat();
+      known.ids = new IdSet(Math.floor(size / ID_BYTES));
+      const piece = Buffer.allocUnsafe(Math.min(size, LOAD_PIECE));
+      let carried = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(piece, carried, piece.length - carried);
+        const end = carried + bytesRead;
+        const whole = end - (end % ID_BYTES);
+        for (let i = 0; i < whole; i += ID_BYTES) known.ids.add(piece, i);
+        if (bytesRead === 0) break;
+        // A read may end inside an id: its bytes start the next piece.
+        piece.copy(piece, 0, whole, end);
+        carried = end - whole;
+      }
+    } finally {
+      await file.close();
+    }
     return known;
   }
 
