@@ -168,8 +168,10 @@ describe.each(DIALECTS)('gc (%s metadata)', (dialect) => {
     const garbage = await backup(dir);
     await backup(dir);
     await operatorSql(`DELETE FROM points WHERE id = '${garbage}'`);
-    expect((await gc()).result.blobsCondemned).toBe(1);
-    // As if the grace had passed for that manifest alone: the first run below deletes it.
+    // The manifest, and the trees above the source if a directory there changed meanwhile
+    // (other tests create and delete temporary directories beside it).
+    expect((await gc()).result.blobsCondemned).toBeGreaterThanOrEqual(1);
+    // As if the grace had passed for what it condemned: the first run below deletes it.
     await operatorSql('UPDATE blobs SET condemned_at = 1 WHERE condemned_at IS NOT NULL');
     for (let i = 0; i < 24; i += 2) await writeFile(join(dir, `f${i}.bin`), randomBytes(MiB));
     for (let i = 30; i < 48; i++) await writeFile(join(dir, `f${i}.bin`), randomBytes(MiB));
