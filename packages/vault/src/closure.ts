@@ -4,11 +4,12 @@
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
 import { ID_LENGTH } from '@coffer/core';
-import { lookup } from './blob-index/index.js';
+import { closureRows, type ClosureRow } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
 import { confirmPacks } from './pack-health.js';
 
-const BATCH = 500;
+/** Ids looked up at once: one statement's worth (blob-index ID_BATCH). */
+const BATCH = 1000;
 
 export interface ClosureResult {
   /** Ids that are referred to but not stored (at most `limit`). */
@@ -62,14 +63,17 @@ export async function checkClosure(
     const next: string[] = [];
     for (let i = 0; i < frontier.length; i += BATCH) {
       const batch = frontier.slice(i, i + BATCH);
-      const rows = (await lookup(db, keyringId, batch)).filter((r) => r.packState === 'ok');
+      const rows: [string, ClosureRow][] = [];
+      for (const entry of await closureRows(db, keyringId, batch)) {
+        if (entry[1].packState === 'ok') rows.push(entry);
+      }
       const unchecked = new Map<string, number>();
-      for (const row of rows) {
+      for (const [, row] of rows) {
         if (!packsChecked.has(row.pack)) unchecked.set(row.pack, row.packSize);
       }
       const bad = await confirmPacks(vault, keyringId, unchecked);
       for (const name of unchecked.keys()) packsChecked.set(name, !bad.has(name));
-      const found = new Map(rows.filter((r) => packsChecked.get(r.pack)).map((r) => [r.id, r]));
+      const found = new Map(rows.filter(([, row]) => packsChecked.get(row.pack)));
       for (const id of batch) {
         const row = found.get(id);
         if (!row) {

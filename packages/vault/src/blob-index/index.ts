@@ -21,7 +21,14 @@ export {
 export { deleteBlobs, deleteKeyrings } from './delete.js';
 export { insertPack, type BlobEntry, type InsertPackOptions } from './insert-pack.js';
 export { knownIds } from './known-ids.js';
-export { locate, lookup, type BlobLocation, type Placement } from './lookup.js';
+export {
+  closureRows,
+  locate,
+  lookup,
+  type BlobLocation,
+  type ClosureRow,
+  type Placement,
+} from './lookup.js';
 export { markClosed } from './closed.js';
 export { deletePacks, getPack, listPacks, setPackState, type PackInfo } from './packs.js';
 export type { PackIds } from './pack-rows.js';
