@@ -9,7 +9,7 @@ import {
 } from '@coffer/core';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileChunker, type Scanned } from '../src/backup/file-chunker.js';
@@ -115,6 +115,69 @@ describe('FileChunker', () => {
     const id = Buffer.from(result.ids);
     expect(result).toMatchObject({ eof: true, changed: false, lengths: [content.length] });
     expect(openBlob(keys, BlobType.data, id, result.sealed![0] as Buffer)).toEqual(content);
+  });
+
+  it('keeps a grown small file whole while other small files are read', async () => {
+    // Small files are read into one reused buffer; one that grew waits for the walking
+    // thread's answer, so its bytes must not be those of the files read meanwhile.
+    const grown = randomBytes(12_000);
+    const path = join(dir(), 'grown');
+    await writeFile(path, grown);
+    const { mtimeNs } = await stat(path, { bigint: true });
+    const chunker = new FileChunker({ ...keys, chunker: small });
+    const first = chunker.scan({ job: 1, path, size: 2000, mtimeNs });
+    if ('code' in first) throw new Error(first.message);
+    expect(first.eof).toBe(false);
+    for (let i = 0; i < 3; i++) {
+      const other = join(dir(), `other-${i}`);
+      await writeFile(other, randomBytes(2001));
+      const { mtimeNs: otherMtime } = await stat(other, { bigint: true });
+      const result = chunker.scan({ job: 10 + i, path: other, size: 2001, mtimeNs: otherMtime });
+      expect(result).toMatchObject({ eof: true, changed: false });
+    }
+    const lengths = [...first.lengths];
+    const wanted = first.lengths.map((_, i) => i);
+    let [sealed, next] = chunker.seal(1, wanted);
+    const chunks = sealed.sealed.map((bytes, i) =>
+      openBlob(
+        keys,
+        BlobType.data,
+        Buffer.from(first.ids.subarray(i * 32, i * 32 + 32)),
+        bytes as Buffer,
+      ),
+    );
+    while (next) {
+      if ('code' in next) throw new Error(next.message);
+      const segment = next;
+      lengths.push(...segment.lengths);
+      [sealed, next] = chunker.seal(
+        1,
+        segment.lengths.map((_, i) => i),
+      );
+      sealed.sealed.forEach((bytes, i) =>
+        chunks.push(
+          openBlob(
+            keys,
+            BlobType.data,
+            Buffer.from(segment.ids.subarray(i * 32, i * 32 + 32)),
+            bytes as Buffer,
+          ),
+        ),
+      );
+    }
+    expect(Buffer.concat(chunks)).toEqual(grown);
+    expect(lengths).toEqual(reference(small, grown).map((c) => c.length));
+    expect(sealed.changed).toBe(true);
+  });
+
+  it('reports a directory that took the place of a small file as not a regular file', async () => {
+    const path = join(dir(), 'now-a-directory');
+    await mkdir(path);
+    const chunker = new FileChunker({ ...keys, chunker: small });
+    expect(chunker.scan({ job: 3, path, size: 10, mtimeNs: 0n })).toMatchObject({
+      job: 3,
+      code: 'ENOTREG',
+    });
   });
 
   it('does not hang on a FIFO that took the place of a file', async () => {

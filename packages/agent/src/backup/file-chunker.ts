@@ -14,7 +14,15 @@ import {
   sealBlob,
   type ChunkerParams,
 } from '@coffer/core';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  type BigIntStats,
+} from 'node:fs';
 
 /**
  * A file this small is one chunk, read into a buffer of its own size, and sealed as soon as it
@@ -90,6 +98,9 @@ interface OpenFile {
   eof: boolean;
 }
 
+/** The failure for a path that is no longer a regular file. */
+const notRegular = () => ({ code: 'ENOTREG', message: 'it is no longer a regular file' });
+
 function isErrno(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }
@@ -109,6 +120,8 @@ export class FileChunker {
   /** Reused segment buffers of `streamBufferSize` bytes. */
   private readonly spare: Buffer[] = [];
   private readonly streamBufferSize: number;
+  /** Where a small file is read: its chunks are sealed before the next file is read. */
+  private readonly scratch = Buffer.allocUnsafeSlow(SMALL_FILE + 1);
 
   constructor(keys: ChunkerKeys) {
     this.sealKeys = { encryptionKey: Buffer.from(keys.encryptionKey) };
@@ -123,17 +136,21 @@ export class FileChunker {
 
   /** Opens a file and chunks its first segment. */
   scan(request: ScanRequest): Scanned | FileFailure {
+    const { job } = request;
+    // A small file is read into the scratch buffer and sealed before this returns; what it is
+    // (a regular file still) and whether it changed while read, one fstat after the read tells.
+    const small = request.size <= SMALL_FILE;
     let fd: number;
     try {
-      fd = this.open(request.path);
+      fd = this.open(request.path, !small);
     } catch (error) {
       if (!isErrno(error)) throw error;
-      return { job: request.job, code: error.code!, message: error.message };
+      return { job, code: error.code!, message: error.message };
     }
     const file: OpenFile = {
       fd,
       request,
-      buf: Buffer.alloc(0),
+      buf: small ? this.scratch.subarray(0, request.size + 1) : Buffer.alloc(0),
       starts: [],
       lengths: [],
       ids: [],
@@ -141,17 +158,42 @@ export class FileChunker {
       filled: 0,
       eof: false,
     };
-    this.files.set(request.job, file);
+    this.files.set(job, file);
     const scanned = this.next(file);
-    if ('code' in scanned || !scanned.eof || request.size > SMALL_FILE) return scanned;
+    if (!small) return scanned;
+    if ('code' in scanned) {
+      // The read failed and closed the file: a directory or a FIFO in the file's place fails
+      // this way (EISDIR, EAGAIN), and is reported as what it is.
+      const now = lstatSync(Buffer.from(request.path, 'latin1'), { throwIfNoEntry: false });
+      return now && !now.isFile() ? { job, ...notRegular() } : scanned;
+    }
+    let after: BigIntStats;
+    try {
+      after = fstatSync(fd, { bigint: true });
+    } catch (error) {
+      this.close(job);
+      if (!isErrno(error)) throw error;
+      return { job, code: error.code!, message: error.message };
+    }
+    if (!after.isFile()) {
+      this.close(job);
+      return { job, ...notRegular() };
+    }
+    if (!scanned.eof) {
+      // It grew while read: the walking thread answers later, so it needs memory of its own.
+      file.buf = Buffer.from(file.buf);
+      return scanned;
+    }
     const [sealed] = this.seal(
-      request.job,
+      job,
       scanned.lengths.map((_, i) => i),
+      after,
     );
     return { ...scanned, sealed: sealed.sealed, changed: sealed.changed ?? false };
   }
 
-  private open(latin1Path: string): number {
+  /** Opens `latin1Path` for reading; `checkRegular`: fails unless it is a regular file. */
+  private open(latin1Path: string, checkRegular: boolean): number {
     const path = Buffer.from(latin1Path, 'latin1');
     // O_NONBLOCK: if a FIFO took the file's place since it was listed, opening must not hang.
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -163,9 +205,9 @@ export class FileChunker {
       if (O_NOATIME === 0 || (error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
       fd = openSync(path, flags);
     }
-    if (!fstatSync(fd).isFile()) {
+    if (checkRegular && !fstatSync(fd).isFile()) {
       closeSync(fd);
-      throw Object.assign(new Error('it is no longer a regular file'), { code: 'ENOTREG' });
+      throw Object.assign(new Error(notRegular().message), notRegular());
     }
     return fd;
   }
@@ -180,9 +222,12 @@ export class FileChunker {
     // tail is shorter than `max`, so every segment decides at least one chunk.
     const first = file.filled === 0;
     if (first) {
-      file.buf = this.buffer(
-        file.request.size <= this.params.max ? file.request.size + 1 : this.streamBufferSize,
-      );
+      // A small file came with the scratch buffer (see scan).
+      if (file.buf.length === 0) {
+        file.buf = this.buffer(
+          file.request.size <= this.params.max ? file.request.size + 1 : this.streamBufferSize,
+        );
+      }
     } else if (file.buf.length < this.streamBufferSize) {
       // A small file that grew while it was read goes on in a stream buffer.
       const bigger = this.buffer(this.streamBufferSize);
@@ -265,7 +310,11 @@ export class FileChunker {
    * Seals the chunks at `wanted` (indexes into the last segment's chunks), then moves on:
    * returns the sealed chunks and, unless the file is finished, its next segment.
    */
-  seal(job: number, wanted: readonly number[]): [Sealed, (Scanned | FileFailure)?] {
+  seal(
+    job: number,
+    wanted: readonly number[],
+    stat?: BigIntStats,
+  ): [Sealed, (Scanned | FileFailure)?] {
     const file = this.files.get(job);
     if (!file) throw new Error(`file job ${job} is not open`);
     const sealed = wanted.map((index) => {
@@ -277,7 +326,7 @@ export class FileChunker {
     if (!file.eof) return [{ job, sealed }, this.next(file)];
     let changed = false;
     try {
-      const after = fstatSync(file.fd, { bigint: true });
+      const after = stat ?? fstatSync(file.fd, { bigint: true });
       changed = Number(after.size) !== file.request.size || after.mtimeNs !== file.request.mtimeNs;
     } finally {
       this.close(job);
