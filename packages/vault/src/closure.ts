@@ -4,7 +4,7 @@
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
 import { ID_LENGTH } from '@coffer/core';
-import { closureRows, type ClosureRow } from './blob-index/index.js';
+import { closureRows, markClosed, type ClosureRow } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
 import { confirmPacks } from './pack-health.js';
 
@@ -94,4 +94,58 @@ export async function checkClosure(
     frontier = next;
   }
   return { missing, walked, epoch, condemned };
+}
+
+/** A tree or manifest of a pack just indexed, as its footer lists it. */
+export interface PackedParent {
+  id: Buffer;
+  type: number;
+  refs: readonly Buffer[];
+}
+
+/**
+ * Marks the trees and manifests of a pack just indexed closed, each whose refs are all stored:
+ * data blobs not condemned in ok, present packs, and trees closed at the keyring's epoch or
+ * earlier in this pack (a tree is packed after its subtrees). A backup's commit then walks
+ * only what could not be proven here, instead of every blob of the point while the agent
+ * waits. A flag counts only at the epoch read here, as in `checkClosure`: any loss or
+ * condemnation meanwhile bumps the epoch and voids it.
+ */
+export async function closePackedTrees(
+  vault: Pick<VaultContext, 'db' | 'store' | 'now'>,
+  keyringId: string,
+  entries: readonly PackedParent[],
+): Promise<void> {
+  const parents = entries.filter((e) => e.type !== 1);
+  if (parents.length === 0) return;
+  const { db } = vault;
+  const { closure_epoch: epoch } = await db
+    .selectFrom('keyrings')
+    .select('closure_epoch')
+    .where('id', '=', keyringId)
+    .executeTakeFirstOrThrow();
+  const refs = new Set<string>();
+  for (const parent of parents) for (const ref of parent.refs) refs.add(ref.toString('hex'));
+  const rows = await closureRows(db, keyringId, [...refs]);
+  const packs = new Map<string, number>();
+  for (const row of rows.values()) if (row.packState === 'ok') packs.set(row.pack, row.packSize);
+  const bad = await confirmPacks(vault, keyringId, packs);
+  const closed = new Set<string>();
+  const stored = (hex: string): boolean => {
+    if (closed.has(hex)) return true;
+    const row = rows.get(hex);
+    return (
+      row !== undefined &&
+      row.packState === 'ok' &&
+      !bad.has(row.pack) &&
+      row.condemnedAt === null &&
+      (row.type === 1 || row.closed === epoch)
+    );
+  };
+  for (const parent of parents) {
+    if (parent.refs.every((ref) => stored(ref.toString('hex')))) {
+      closed.add(parent.id.toString('hex'));
+    }
+  }
+  await markClosed(db, keyringId, [...closed], epoch);
 }

@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookup } from '../src/blob-index/index.js';
+import { condemnBlobs, lookup } from '../src/blob-index/index.js';
 import { packKey } from '../src/pack-keys.js';
 import { STATS, fileEntry } from './point-fixtures.js';
 import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
@@ -126,6 +126,96 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
         .where('name', '=', name)
         .executeTakeFirstOrThrow()
     ).state;
+
+  const epoch = async () =>
+    (
+      await v.meta.db
+        .selectFrom('keyrings')
+        .select('closure_epoch')
+        .where('id', '=', keyringId)
+        .executeTakeFirstOrThrow()
+    ).closure_epoch;
+  const closedAt = async (id: Buffer) =>
+    (await lookup(v.meta.db, keyringId, [id.toString('hex')]))[0]?.closed;
+
+  it('closes a tree when its pack is indexed, with a subtree packed before it, once all under it is stored', async () => {
+    const p = await pointWithTwoFiles('early');
+    // The tree's pack came after its files': closed on upload, before any commit.
+    expect(await closedAt(p.treeId)).toBe(await epoch());
+    const sub = [fileEntry('a', p.aId, p.a.length)];
+    const subBytes = encodeTree(sub);
+    const subId = blobId(keys.idKey, subBytes);
+    // The vault sees a tree only through its footer refs: any bytes do for its plaintext.
+    const topBytes = Buffer.from('a tree whose one entry is the subtree');
+    const topId = blobId(keys.idKey, topBytes);
+    const both = pack([
+      [subId, BlobType.tree, subBytes, treeRefs(sub)],
+      [topId, BlobType.tree, topBytes, [subId]],
+    ]);
+    expect((await upload(both)).statusCode).toBe(200);
+    expect(await closedAt(subId)).toBe(await epoch());
+    expect(await closedAt(topId)).toBe(await epoch());
+    expect((await p.commit()).statusCode).toBe(201);
+  });
+
+  it('leaves a tree open when a blob under it is missing or condemned, and the commit still finds and revives it', async () => {
+    const gone = Buffer.from('never uploaded');
+    const goneId = blobId(keys.idKey, gone);
+    const lonely = [fileEntry('gone', goneId, gone.length)];
+    const lonelyBytes = encodeTree(lonely);
+    const lonelyId = blobId(keys.idKey, lonelyBytes);
+    expect(
+      (await upload(pack([[lonelyId, BlobType.tree, lonelyBytes, treeRefs(lonely)]]))).statusCode,
+    ).toBe(200);
+    expect(await closedAt(lonelyId)).toBe(0);
+
+    // GC condemns a file after it was uploaded and before its tree arrives: the tree is not
+    // closed on upload, so the commit's walk reaches the file and revives it.
+    const c = Buffer.from('condemned file');
+    const cId = blobId(keys.idKey, c);
+    expect((await upload(pack([[cId, BlobType.data, c]]))).statusCode).toBe(200);
+    await condemnBlobs(v.meta.db, keyringId, [cId.toString('hex')], Date.now());
+    const tree = [fileEntry('c', cId, c.length)];
+    const treeBytes = encodeTree(tree);
+    const treeId = blobId(keys.idKey, treeBytes);
+    expect(
+      (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
+    ).toBe(200);
+    expect(await closedAt(treeId)).toBe(0);
+    const manifest = encodeManifest({
+      tree: treeId,
+      paths: [Buffer.from('/c')],
+      hostname: 'h',
+      username: 'u',
+      startTimeNs: 1n,
+      endTimeNs: 2n,
+      item: 'condemned',
+      tags: [],
+      excludes: [],
+      stats: STATS,
+      program: 'test',
+    });
+    const manifestId = blobId(keys.idKey, manifest);
+    expect(
+      (await upload(pack([[manifestId, BlobType.manifest, manifest, [treeId]]]))).statusCode,
+    ).toBe(200);
+    const commit = await v.app.inject({
+      method: 'POST',
+      url: ROUTES.points,
+      headers: auth(token),
+      payload: {
+        item: 'condemned',
+        manifest: manifestId.toString('hex'),
+        hostname: 'h',
+        startTime: new Date().toISOString(),
+        endTime: new Date().toISOString(),
+        stats: STATS,
+      },
+    });
+    expect(commit.statusCode, commit.body).toBe(201);
+    const [row] = await lookup(v.meta.db, keyringId, [cId.toString('hex')]);
+    expect(row?.condemnedAt).toBeNull();
+  });
 
   it('refuses a point reusing a closed tree once a blob row under it was deleted out of band', async () => {
     const p = await pointWithTwoFiles('row');

@@ -34,7 +34,7 @@ import {
   markClosed,
   reviveBlobs,
 } from '../blob-index/index.js';
-import { checkClosure } from '../closure.js';
+import { checkClosure, closePackedTrees } from '../closure.js';
 import { emptyWal } from '../db/wal-truncate.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
@@ -171,6 +171,7 @@ export function backupRoutes(app: FastifyInstance): void {
         })),
         { now: app.vault.now() },
       );
+      await closePackedTrees(app.vault, agent.keyring_id, entries);
       return { name, blobs: entries.length, size, created };
     },
   );
