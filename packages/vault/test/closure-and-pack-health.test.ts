@@ -55,6 +55,40 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     });
   }
 
+  /** Uploads a manifest of `treeId` (made unique by `n`) and commits it as a point of `tag`. */
+  async function commitPoint(tag: string, treeId: Buffer, n: number) {
+    const manifest = encodeManifest({
+      tree: treeId,
+      paths: [Buffer.from('/x')],
+      hostname: 'h',
+      username: 'u',
+      startTimeNs: BigInt(n),
+      endTimeNs: 2n,
+      item: tag,
+      tags: [],
+      excludes: [],
+      stats: STATS,
+      program: 'test',
+    });
+    const manifestId = blobId(keys.idKey, manifest);
+    expect(
+      (await upload(pack([[manifestId, BlobType.manifest, manifest, [treeId]]]))).statusCode,
+    ).toBe(200);
+    return v.app.inject({
+      method: 'POST',
+      url: ROUTES.points,
+      headers: auth(token),
+      payload: {
+        item: tag,
+        manifest: manifestId.toString('hex'),
+        hostname: 'h',
+        startTime: new Date().toISOString(),
+        endTime: new Date().toISOString(),
+        stats: STATS,
+      },
+    });
+  }
+
   /** Data blobs a and b in one pack, a tree of both, and a function that commits a new point. */
   async function pointWithTwoFiles(tag: string) {
     const a = Buffer.from(`${tag} a`);
@@ -73,38 +107,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
       (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
     ).toBe(200);
     let n = 0;
-    const commit = async () => {
-      const manifest = encodeManifest({
-        tree: treeId,
-        paths: [Buffer.from('/x')],
-        hostname: 'h',
-        username: 'u',
-        startTimeNs: BigInt(++n),
-        endTimeNs: 2n,
-        item: tag,
-        tags: [],
-        excludes: [],
-        stats: STATS,
-        program: 'test',
-      });
-      const manifestId = blobId(keys.idKey, manifest);
-      expect(
-        (await upload(pack([[manifestId, BlobType.manifest, manifest, [treeId]]]))).statusCode,
-      ).toBe(200);
-      return v.app.inject({
-        method: 'POST',
-        url: ROUTES.points,
-        headers: auth(token),
-        payload: {
-          item: tag,
-          manifest: manifestId.toString('hex'),
-          hostname: 'h',
-          startTime: new Date().toISOString(),
-          endTime: new Date().toISOString(),
-          stats: STATS,
-        },
-      });
-    };
+    const commit = () => commitPoint(tag, treeId, ++n);
     return { a, aId, bId, dataPack, treeId, commit };
   }
 
@@ -182,36 +185,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
       (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
     ).toBe(200);
     expect(await closedAt(treeId)).toBe(0);
-    const manifest = encodeManifest({
-      tree: treeId,
-      paths: [Buffer.from('/c')],
-      hostname: 'h',
-      username: 'u',
-      startTimeNs: 1n,
-      endTimeNs: 2n,
-      item: 'condemned',
-      tags: [],
-      excludes: [],
-      stats: STATS,
-      program: 'test',
-    });
-    const manifestId = blobId(keys.idKey, manifest);
-    expect(
-      (await upload(pack([[manifestId, BlobType.manifest, manifest, [treeId]]]))).statusCode,
-    ).toBe(200);
-    const commit = await v.app.inject({
-      method: 'POST',
-      url: ROUTES.points,
-      headers: auth(token),
-      payload: {
-        item: 'condemned',
-        manifest: manifestId.toString('hex'),
-        hostname: 'h',
-        startTime: new Date().toISOString(),
-        endTime: new Date().toISOString(),
-        stats: STATS,
-      },
-    });
+    const commit = await commitPoint('condemned', treeId, 1);
     expect(commit.statusCode, commit.body).toBe(201);
     const [row] = await lookup(v.meta.db, keyringId, [cId.toString('hex')]);
     expect(row?.condemnedAt).toBeNull();
@@ -321,14 +295,6 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
         url: route(ROUTES.agentPackCheck, { agent: agentId, pack: p.dataPack.name }),
         headers: auth(token),
       });
-    const epoch = async () =>
-      (
-        await v.meta.db
-          .selectFrom('keyrings')
-          .select('closure_epoch')
-          .where('id', '=', keyringId)
-          .executeTakeFirstOrThrow()
-      ).closure_epoch;
     const before = await epoch();
     const honest = await check();
     expect(honest.json()).toEqual({ name: p.dataPack.name, state: 'ok' });
