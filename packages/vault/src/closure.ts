@@ -25,6 +25,16 @@ export interface ClosureResult {
   condemned: string[];
 }
 
+/** The keyring's closure epoch: the only value at which closure flags count. */
+export async function closureEpoch(db: VaultContext['db'], keyringId: string): Promise<number> {
+  const keyring = await db
+    .selectFrom('keyrings')
+    .select('closure_epoch')
+    .where('id', '=', keyringId)
+    .executeTakeFirstOrThrow();
+  return keyring.closure_epoch;
+}
+
 function splitRefs(refs: Buffer | null): string[] {
   if (!refs) return [];
   const out: string[] = [];
@@ -47,12 +57,7 @@ export async function checkClosure(
   limit = 100,
 ): Promise<ClosureResult> {
   const { db } = vault;
-  const keyring = await db
-    .selectFrom('keyrings')
-    .select('closure_epoch')
-    .where('id', '=', keyringId)
-    .executeTakeFirstOrThrow();
-  const epoch = keyring.closure_epoch;
+  const epoch = await closureEpoch(db, keyringId);
   const missing: string[] = [];
   const walked: string[] = [];
   const condemned: string[] = [];
@@ -119,14 +124,9 @@ export async function closePackedTrees(
   const parents = entries.filter((e) => e.type !== 1);
   if (parents.length === 0) return;
   const { db } = vault;
-  const { closure_epoch: epoch } = await db
-    .selectFrom('keyrings')
-    .select('closure_epoch')
-    .where('id', '=', keyringId)
-    .executeTakeFirstOrThrow();
-  const refs = new Set<string>();
-  for (const parent of parents) for (const ref of parent.refs) refs.add(ref.toString('hex'));
-  const rows = await closureRows(db, keyringId, [...refs]);
+  const epoch = await closureEpoch(db, keyringId);
+  const parentRefs = parents.map((parent) => parent.refs.map((ref) => ref.toString('hex')));
+  const rows = await closureRows(db, keyringId, [...new Set(parentRefs.flat())]);
   const packs = new Map<string, number>();
   for (const row of rows.values()) if (row.packState === 'ok') packs.set(row.pack, row.packSize);
   const bad = await confirmPacks(vault, keyringId, packs);
@@ -142,10 +142,8 @@ export async function closePackedTrees(
       (row.type === 1 || row.closed === epoch)
     );
   };
-  for (const parent of parents) {
-    if (parent.refs.every((ref) => stored(ref.toString('hex')))) {
-      closed.add(parent.id.toString('hex'));
-    }
-  }
+  parents.forEach((parent, i) => {
+    if (parentRefs[i]!.every(stored)) closed.add(parent.id.toString('hex'));
+  });
   await markClosed(db, keyringId, [...closed], epoch);
 }

@@ -98,8 +98,8 @@ interface OpenFile {
   eof: boolean;
 }
 
-/** The failure for a path that is no longer a regular file. */
-const notRegular = () => ({ code: 'ENOTREG', message: 'it is no longer a regular file' });
+/** How a path that is no longer a regular file fails. */
+const NOT_REGULAR = { code: 'ENOTREG', message: 'it is no longer a regular file' } as const;
 
 function isErrno(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
@@ -165,7 +165,7 @@ export class FileChunker {
       // The read failed and closed the file: a directory or a FIFO in the file's place fails
       // this way (EISDIR, EAGAIN), and is reported as what it is.
       const now = lstatSync(Buffer.from(request.path, 'latin1'), { throwIfNoEntry: false });
-      return now && !now.isFile() ? { job, ...notRegular() } : scanned;
+      return now && !now.isFile() ? { job, ...NOT_REGULAR } : scanned;
     }
     let after: BigIntStats;
     try {
@@ -177,7 +177,7 @@ export class FileChunker {
     }
     if (!after.isFile()) {
       this.close(job);
-      return { job, ...notRegular() };
+      return { job, ...NOT_REGULAR };
     }
     if (!scanned.eof) {
       // It grew while read: the walking thread answers later, so it needs memory of its own.
@@ -207,7 +207,7 @@ export class FileChunker {
     }
     if (checkRegular && !fstatSync(fd).isFile()) {
       closeSync(fd);
-      throw Object.assign(new Error(notRegular().message), notRegular());
+      throw Object.assign(new Error(NOT_REGULAR.message), { code: NOT_REGULAR.code });
     }
     return fd;
   }
@@ -308,7 +308,8 @@ export class FileChunker {
 
   /**
    * Seals the chunks at `wanted` (indexes into the last segment's chunks), then moves on:
-   * returns the sealed chunks and, unless the file is finished, its next segment.
+   * returns the sealed chunks and, unless the file is finished, its next segment. `stat`: the
+   * file's fstat after its last read, when the caller took it already.
    */
   seal(
     job: number,

@@ -34,7 +34,7 @@ import {
   markClosed,
   reviveBlobs,
 } from '../blob-index/index.js';
-import { checkClosure, closePackedTrees } from '../closure.js';
+import { checkClosure, closePackedTrees, closureEpoch } from '../closure.js';
 import { emptyWal } from '../db/wal-truncate.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
@@ -80,12 +80,7 @@ export function backupRoutes(app: FastifyInstance): void {
       agent.keyring_id,
       new Map(packs.filter((p) => p.state === 'ok').map((p) => [p.name, p.size])),
     );
-    const keyring = await db
-      .selectFrom('keyrings')
-      .select('closure_epoch')
-      .where('id', '=', agent.keyring_id)
-      .executeTakeFirstOrThrow();
-    return { epoch: keyring.closure_epoch };
+    return { epoch: await closureEpoch(db, agent.keyring_id) };
   });
 
   app.put(
