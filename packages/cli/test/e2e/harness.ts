@@ -159,6 +159,11 @@ export class VaultProcess {
     return { COFFER_URL: this.url, COFFER_TOKEN: token, COFFER_DATA: this.dataDir };
   }
 
+  /** Freezes the vault (SIGSTOP): it holds its connections and answers nothing until killed. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
   /** Kills the vault at once (SIGKILL), as a crash or a power cut would. */
   async kill(): Promise<void> {
     const child = this.child;
@@ -257,6 +262,10 @@ export class DaemonProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number> | undefined;
   private rest = '';
+  private readonly watchers: {
+    test: (line: DaemonProcess['lines'][number]) => boolean;
+    action: (line: DaemonProcess['lines'][number]) => void;
+  }[] = [];
 
   constructor(
     readonly machine: Machine,
@@ -281,11 +290,14 @@ export class DaemonProcess {
       this.rest = parts.pop()!;
       for (const line of parts) {
         if (line.trim() === '') continue;
+        let parsed: DaemonProcess['lines'][number];
         try {
-          this.lines.push(JSON.parse(line) as DaemonProcess['lines'][number]);
+          parsed = JSON.parse(line) as DaemonProcess['lines'][number];
         } catch {
-          this.lines.push({ level: 'text', msg: line });
+          parsed = { level: 'text', msg: line };
         }
+        this.lines.push(parsed);
+        this.fire(parsed);
       }
     };
     child.stdout!.on('data', onData);
@@ -293,6 +305,22 @@ export class DaemonProcess {
     this.exited = new Promise((resolvePromise) =>
       child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1))),
     );
+  }
+
+  /**
+   * Runs `action` as soon as a line matching `test` is read, with no polling delay: for a test
+   * that must act while the daemon is still at a given step.
+   */
+  onceLogged(
+    test: (line: DaemonProcess['lines'][number]) => boolean,
+    action: (line: DaemonProcess['lines'][number]) => void,
+  ): void {
+    this.watchers.push({ test, action });
+  }
+
+  private fire(line: DaemonProcess['lines'][number]): void {
+    const index = this.watchers.findIndex((w) => w.test(line));
+    if (index >= 0) this.watchers.splice(index, 1)[0]!.action(line);
   }
 
   /** Resolves once a logged line matches `test`, or rejects after `ms`. */

@@ -353,15 +353,23 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
   });
 
   it('rides out a vault killed during a scheduled backup: the daemon reconnects, the job ends, the next slot runs', async () => {
-    await writeFile(join(source, 'sub', 'large.bin'), randomBytes(192 * 1024 * 1024));
+    await writeFile(join(source, 'sub', 'large.bin'), randomBytes(64 * 1024 * 1024));
     try {
       await owner(['policy', 'create', 'crash', '--tz', 'UTC', '--daily', '7']);
       const item = await protect(alpha, 'crash-test', 'crash');
-      await scheduleSoon(item, 2);
-      const running = await jobsWhen(item, 'the scheduled backup to run', (list) =>
-        list.some((j) => j.state === 'running' && j.progress.bytesDone > 0),
+      // The vault freezes the moment the daemon takes the job, so the job is surely under way
+      // when the vault dies, however fast the machine backs the data up.
+      const frozen = new Promise<string>((resolvePromise) =>
+        daemon.onceLogged(
+          (l) => l.msg === 'job started' && l.item === item.name,
+          (line) => {
+            vault.freeze();
+            resolvePromise(line.job as string);
+          },
+        ),
       );
-      const killed = running.find((j) => j.state === 'running')!;
+      await scheduleSoon(item, 2);
+      const killedId = await frozen;
       await vault.kill();
       // On the same address: the daemon knows the vault by its URL.
       await vault.start(new URL(vault.url).host);
@@ -369,19 +377,19 @@ describe.each(DIALECTS)('managed protection (%s metadata)', (dialect) => {
       const ended = await jobsWhen(
         item,
         'the interrupted job to end',
-        (list) => FINISHED.includes(list.find((j) => j.id === killed.id)!.state),
+        (list) => FINISHED.includes(list.find((j) => j.id === killedId)!.state),
         90_000,
       );
-      expect(['failed', 'succeeded']).toContain(ended.find((j) => j.id === killed.id)!.state);
+      expect(['failed', 'succeeded']).toContain(ended.find((j) => j.id === killedId)!.state);
       // The next slot of the policy runs normally.
       await scheduleSoon(item, 2);
       const next = await jobsWhen(
         item,
         'the next slot',
-        (list) => list.some((j) => j.id !== killed.id && j.state === 'succeeded'),
+        (list) => list.some((j) => j.id !== killedId && j.state === 'succeeded'),
         90_000,
       );
-      expect(next.find((j) => j.id !== killed.id && j.state === 'succeeded')!.trigger).toBe(
+      expect(next.find((j) => j.id !== killedId && j.state === 'succeeded')!.trigger).toBe(
         'schedule',
       );
     } finally {
