@@ -10,9 +10,10 @@
  *
  * Rows are what a small-files backup makes: random 32-byte ids, 1,000 per pack, one in eleven a
  * tree listing ten ids (refs, 320 bytes). Three layouts per database: the old schema written
- * the way the old vault wrote it (random id order), the new one written by the new vault
- * (random order, through blob-index/insertPack), and the old one converted by migration 0007
- * (which copies in key order, so its B-trees come out full).
+ * the way the old vault wrote it (random id order, refs included), the new one written by the
+ * new vault (random order, through blob-index/insertPack; no refs since migration 0011, the
+ * footers hold them), and the old one converted by the migrations (0007 copies in key order, so
+ * its B-trees come out full; 0011 drops the refs).
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -213,7 +214,6 @@ async function writeNew(db: Kysely<Database>, blobs: Blob[]): Promise<void> {
       offset: j * 4096,
       length: 4096,
       type: b.type,
-      refs: b.refs,
     }));
     await insertPack(db, KEYRING, { name: packName(p), size: 1 << 24 }, entries, { now: p });
   }

@@ -176,7 +176,6 @@ try {
         offset: e.offset,
         length: e.length,
         type: e.type,
-        refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
       })),
       { now },
     );

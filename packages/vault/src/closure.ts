@@ -3,10 +3,10 @@
  * Checks, without keys, that everything a recovery point needs is stored: the manifest, and
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
-import { ID_LENGTH } from '@coffer/core';
 import { closureRows, markClosed, type ClosureRow } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
-import { confirmPacks } from './pack-health.js';
+import { FooterRefs } from './pack-footer.js';
+import { confirmPacks, markPack } from './pack-health.js';
 
 /** Ids looked up at once: one statement's worth (blob-index ID_BATCH). */
 const BATCH = 1000;
@@ -35,20 +35,13 @@ export async function closureEpoch(db: VaultContext['db'], keyringId: string): P
   return keyring.closure_epoch;
 }
 
-function splitRefs(refs: Buffer | null): string[] {
-  if (!refs) return [];
-  const out: string[] = [];
-  for (let i = 0; i + ID_LENGTH <= refs.length; i += ID_LENGTH) {
-    out.push(refs.subarray(i, i + ID_LENGTH).toString('hex'));
-  }
-  return out;
-}
-
 /**
  * Walks from `manifestId` breadth first in batches. A blob counts as stored only if its pack is
  * ok and present in the blob store (checked once per pack per walk). Subtrees proven closed at
  * the keyring's current epoch are not walked again, so an incremental backup costs only its new
- * trees; any loss since bumped the epoch and so makes the walk go over everything again.
+ * trees; any loss since bumped the epoch and so makes the walk go over everything again. The
+ * refs of the trees walked are read from their packs' footers; a tree whose footer cannot be
+ * read counts as missing, and its pack is marked, so the agent stores it again.
  */
 export async function checkClosure(
   vault: Pick<VaultContext, 'db' | 'store' | 'now'>,
@@ -58,6 +51,7 @@ export async function checkClosure(
 ): Promise<ClosureResult> {
   const { db } = vault;
   const epoch = await closureEpoch(db, keyringId);
+  const footers = new FooterRefs(vault.store, keyringId);
   const missing: string[] = [];
   const walked: string[] = [];
   const condemned: string[] = [];
@@ -79,6 +73,7 @@ export async function checkClosure(
       const bad = await confirmPacks(vault, keyringId, unchecked);
       for (const name of unchecked.keys()) packsChecked.set(name, !bad.has(name));
       const found = new Map(rows.filter(([, row]) => packsChecked.get(row.pack)));
+      const parents: string[] = [];
       for (const id of batch) {
         const row = found.get(id);
         if (!row) {
@@ -86,12 +81,27 @@ export async function checkClosure(
           continue;
         }
         if (row.condemnedAt !== null) condemned.push(id);
-        if (row.type === 1 || row.closed === epoch) continue;
+        if (row.type !== 1 && row.closed !== epoch) parents.push(id);
+      }
+      const { refs, unreadable } = await footers.read(
+        parents.map((id) => ({ id, ...found.get(id)! })),
+      );
+      for (const [name, state] of unreadable) {
+        packsChecked.set(name, false);
+        await markPack(vault, keyringId, name, state);
+      }
+      for (const id of parents) {
+        const ids = refs.get(id);
+        if (!ids) {
+          if (missing.length < limit) missing.push(id);
+          continue;
+        }
         walked.push(id);
-        for (const ref of splitRefs(row.refs)) {
-          if (!seen.has(ref)) {
-            seen.add(ref);
-            next.push(ref);
+        for (const ref of ids) {
+          const hex = ref.toString('hex');
+          if (!seen.has(hex)) {
+            seen.add(hex);
+            next.push(hex);
           }
         }
       }

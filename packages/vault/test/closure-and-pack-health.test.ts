@@ -108,7 +108,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     ).toBe(200);
     let n = 0;
     const commit = () => commitPoint(tag, treeId, ++n);
-    return { a, aId, bId, dataPack, treeId, commit };
+    return { a, aId, bId, dataPack, tree, treeBytes, treeId, commit };
   }
 
   const exists = async (ids: Buffer[]) =>
@@ -308,5 +308,37 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     expect((await check()).json()).toEqual({ name: p.dataPack.name, state: 'damaged' });
     expect(await epoch()).toBe(before + 1);
     expect((await p.commit()).statusCode).toBe(409);
+  });
+
+  it('reads what a tree refers to from its footer: a damaged footer makes the tree missing and marks its pack, and a re-upload heals', async () => {
+    const p = await pointWithTwoFiles('footer');
+    expect((await p.commit()).statusCode).toBe(201);
+    // Any loss voids every closure flag, so the next commit walks the tree again.
+    await v.meta.db
+      .updateTable('keyrings')
+      .set((eb) => ({ closure_epoch: eb('closure_epoch', '+', 1) }))
+      .where('id', '=', keyringId)
+      .execute();
+    const [tree] = await lookup(v.meta.db, keyringId, [p.treeId.toString('hex')]);
+    // The footer's hash no longer matches; the pack keeps its size, so only its footer tells.
+    const path = join(dir, packKey(keyringId, tree!.pack));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 30]! ^= 1;
+    await writeFile(path, bytes);
+    const refused = await p.commit();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json<{ error: { missing: string[] } }>().error.missing).toEqual([
+      p.treeId.toString('hex'),
+    ]);
+    expect(await packState(tree!.pack)).toBe('damaged');
+    expect(await exists([p.treeId])).toEqual([p.treeId.toString('hex')]);
+    // The agent stores the tree again (next to a blob of its own, in a pack of another name).
+    const extra = Buffer.from('footer extra');
+    const again = pack([
+      [blobId(keys.idKey, extra), BlobType.data, extra],
+      [p.treeId, BlobType.tree, p.treeBytes, treeRefs(p.tree)],
+    ]);
+    expect((await upload(again)).statusCode).toBe(200);
+    expect((await p.commit()).statusCode).toBe(201);
   });
 });

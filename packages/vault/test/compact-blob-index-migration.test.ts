@@ -1,3 +1,4 @@
+import { PackWriter, type BlobType } from '@coffer/core';
 import { MemoryBlobStore } from '@coffer/storage';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -99,8 +100,25 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
         .values({ id: k, vault_id: 'vt_1', json: '{}', created_at: 1, closure_epoch: EPOCH })
         .execute();
     }
+    // The point's pack is a real one: the closure walk reads what its trees refer to from the
+    // footer (the index's copy of refs is gone since 0011).
+    const point: [string, number, string[]][] = [
+      ['manifest', 3, ['t1']],
+      ['t1', 2, ['d1', 'd2', 't2']],
+      ['t2', 2, ['d3']],
+      ['d1', 1, []],
+      ['d2', 1, []],
+      ['d3', 1, []],
+    ];
+    const writer = new PackWriter();
+    for (const [name, type, refs] of point) {
+      const sealed = Buffer.concat([Buffer.from([1, type]), Buffer.alloc(98)]);
+      writer.add(id(name), type as BlobType, sealed, refs.map(id));
+    }
+    const p1 = writer.finish();
+    await store.put(packKey('kr_a', p1.name), Buffer.concat(p1.bytes));
     const packs = {
-      p1: { keyring: 'kr_a', name: hex('p1'), size: 5000, state: 'ok' },
+      p1: { keyring: 'kr_a', name: p1.name, size: p1.size, state: 'ok' },
       p2: { keyring: 'kr_a', name: hex('p2'), size: 900_000, state: 'ok' },
       gone: { keyring: 'kr_a', name: hex('gone'), size: 300, state: 'missing' },
       b1: { keyring: 'kr_b', name: hex('b1'), size: 700, state: 'ok' },
@@ -118,8 +136,8 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
           checked_at: p.state === 'ok' ? null : 20,
         })
         .execute();
-      if (p.state === 'ok') {
-        await store.put(packKey(p.keyring, p.name), Buffer.alloc(p.size), { ifAbsent: true });
+      if (p.state === 'ok' && p !== packs.p1) {
+        await store.put(packKey(p.keyring, p.name), Buffer.alloc(p.size));
       }
     }
     const blob = (
@@ -179,7 +197,7 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
 
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
 
-    // Every blob is found where it was, with its refs and closure flag.
+    // Every blob is found where it was, with its closure flag.
     const all = rows.filter((r) => r.keyring_id === 'kr_a').map((r) => r.id);
     const found = new Map((await lookup(db, 'kr_a', all)).map((l) => [l.id, l]));
     expect(found.size).toBe(all.length);
@@ -192,7 +210,6 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
         r.type,
         r.closed,
       ]);
-      expect(l.refs).toEqual(r.refs);
     }
     expect(found.get(hex('lost'))?.packState).toBe('missing');
     expect(found.get(hex('orphan'))?.packState).toBe('missing');
@@ -204,7 +221,7 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: 
       [
         [packs.gone.name, 300, 'missing', 20],
         [hex('no-such-pack'), 0, 'missing', null],
-        [packs.p1.name, 5000, 'ok', null],
+        [packs.p1.name, p1.size, 'ok', null],
         [packs.p2.name, 900_000, 'ok', null],
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );

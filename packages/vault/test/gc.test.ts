@@ -93,7 +93,10 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     return { plain, id: blobId(keys.idKey, plain) };
   };
 
-  /** Uploads a tree of `files` and a manifest; returns the manifest id and a commit call. */
+  /**
+   * Uploads a tree of `files` and a manifest in one pack; returns their ids, the pack's blobs
+   * (to store them again) and a commit call.
+   */
   async function point(files: { plain: Buffer; id: Buffer }[]) {
     const tree = files.map((f, i) => fileEntry(`f${i}`, f.id, f.plain.length));
     const treeBytes = encodeTree(tree);
@@ -112,12 +115,11 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
       program: 'test',
     });
     const manifestId = blobId(keys.idKey, manifest);
-    await upload(
-      pack([
-        [treeId, BlobType.tree, treeBytes, treeRefs(tree)],
-        [manifestId, BlobType.manifest, manifest, [treeId]],
-      ]),
-    );
+    const parents: [Buffer, BlobType, Buffer, Buffer[]][] = [
+      [treeId, BlobType.tree, treeBytes, treeRefs(tree)],
+      [manifestId, BlobType.manifest, manifest, [treeId]],
+    ];
+    await upload(pack(parents));
     const commit = () =>
       v.app.inject({
         method: 'POST',
@@ -132,7 +134,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
           stats: STATS,
         },
       });
-    return { manifestId: manifestId.toString('hex'), treeId, commit };
+    return { manifestId: manifestId.toString('hex'), treeId, parents, commit };
   }
 
   const missing = async (ids: Buffer[]) =>
@@ -307,6 +309,60 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
     expect(moved.pack).not.toBe(damaged.name);
     expect((await packRow(damaged.name))?.condemnedAt).not.toBeNull();
     await everyBlobOpens();
+  });
+
+  it('repacks a tree with the refs its old footer lists, so later runs still reach what it refers to', async () => {
+    const file = data('R');
+    const garbage = Array.from({ length: 4 }, (_, i) => data(`RG${i}`));
+    const tree = [fileEntry('f0', file.id, file.plain.length)];
+    const treeBytes = encodeTree(tree);
+    // The tree's row is indexed here, among garbage; point() stores it again, elsewhere.
+    const mixed = pack([
+      ...garbage.map((g): [Buffer, BlobType, Buffer] => [g.id, BlobType.data, g.plain]),
+      [file.id, BlobType.data, file.plain],
+      [blobId(keys.idKey, treeBytes), BlobType.tree, treeBytes, treeRefs(tree)],
+    ]);
+    await upload(mixed);
+    const p = await point([file]);
+    expect((await row(p.treeId)).pack).toBe(mixed.name);
+    expect((await p.commit()).statusCode).toBe(201);
+    await gc();
+    v.clock.now += 2 * HOUR;
+    expect((await gc()).packsRepacked).toBeGreaterThanOrEqual(1);
+    const moved = await row(p.treeId);
+    expect(moved.pack).not.toBe(mixed.name);
+    // Only the new footer says what the tree refers to now: the file stays reachable.
+    v.clock.now += 2 * HOUR;
+    await gc();
+    v.clock.now += 2 * HOUR;
+    await gc();
+    expect((await row(file.id)).condemnedAt).toBeNull();
+    expect(await missing([file.id, p.treeId])).toEqual([]);
+    await everyBlobOpens();
+  });
+
+  it("condemns nothing while a live tree's footer cannot be read, names its pack, and runs once it is stored again", async () => {
+    const file = data('F');
+    await upload(pack([[file.id, BlobType.data, file.plain]]));
+    const p = await point([file]);
+    expect((await p.commit()).statusCode).toBe(201);
+    const orphan = data('orphan');
+    await upload(pack([[orphan.id, BlobType.data, orphan.plain]]));
+    const treePack = (await row(p.treeId)).pack;
+    const key = packKey(keyringId, treePack);
+    const bytes = await store.getBuffer(key);
+    bytes[bytes.length - 30]! ^= 1;
+    await store.put(key, bytes);
+    await expect(gc()).rejects.toThrow(`the footer of pack ${treePack} cannot be read (damaged)`);
+    expect((await row(orphan.id)).condemnedAt).toBeNull();
+    expect((await packRow(treePack))?.state).toBe('damaged');
+    // The agent stores the tree and manifest again (the pack is damaged, so their rows move).
+    const extra = data('F extra');
+    await upload(pack([[extra.id, BlobType.data, extra.plain], ...p.parents]));
+    expect((await row(p.treeId)).pack).not.toBe(treePack);
+    await gc();
+    expect((await row(orphan.id)).condemnedAt).not.toBeNull();
+    expect((await row(file.id)).condemnedAt).toBeNull();
   });
 
   it('runs as a vault job on demand and on its schedule, with bytes and packs in its result', async () => {

@@ -86,7 +86,6 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0010 (%s)', (dialect: 
           offset: e.offset,
           length: e.length,
           type: e.type,
-          refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
         })),
         { now: 1 },
       );

@@ -7,7 +7,7 @@
 /** Ids per `IN (…)` list. */
 export const ID_BATCH = 1000;
 
-/** Rows per multi-row INSERT (eight columns each). */
+/** Rows per multi-row INSERT (six values each). */
 export const ROW_BATCH = 400;
 
 /** `items` in consecutive slices of at most `size`. */

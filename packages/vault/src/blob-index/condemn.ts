@@ -124,20 +124,22 @@ export async function deleteCondemnedBlobs(
 }
 
 /**
- * The blob rows that point into pack `pack`, in offset order: those of its footer's ids, by
- * primary key, or without the ids a pass over the keyring's rows.
+ * The blob rows that point into pack `name`, in offset order: those among `ids` (its footer's)
+ * by primary key, or without the ids (null: the footer unread) by a pass over the keyring's
+ * rows.
  */
 export async function blobsInPack(
   db: Kysely<Database>,
   keyringId: string,
-  pack: PackIds,
+  name: string,
+  ids: readonly Buffer[] | null,
 ): Promise<BlobLocation[]> {
   const keyring = await findKeyringRef(db, keyringId);
   const row = await db
     .selectFrom('packs')
     .select('seq')
     .where('keyring_id', '=', keyringId)
-    .where('name', '=', pack.name)
+    .where('name', '=', name)
     .executeTakeFirst();
   if (keyring === undefined || !row) return [];
   const query = selectLocations(db)
@@ -145,12 +147,12 @@ export async function blobsInPack(
     .where('blobs.pack', '=', row.seq);
   const out = new Map<string, BlobLocation>();
   const batches =
-    pack.ids === null
+    ids === null
       ? [query]
-      : [...slices(pack.ids, ID_BATCH)].map((batch) => query.where('blobs.id', 'in', batch));
+      : [...slices(ids, ID_BATCH)].map((b) => query.where('blobs.id', 'in', b));
   for (const batch of batches) {
     // A footer may list an id twice, in two batches: its row is the same.
-    for (const found of await batch.execute()) out.set(found.id.toString('hex'), toLocation(found));
+    for (const r of await batch.execute()) out.set(r.id.toString('hex'), toLocation(r));
   }
   return [...out.values()].sort((a, b) => a.offset - b.offset);
 }

@@ -3,11 +3,12 @@
  * The vault's index of what it stores: which packs each keyring has, and where in them each
  * blob is. Every query on the `packs`, `blobs` and `keyring_refs` tables goes through here, so
  * their storage format stays private (migration 0007: binary ids, integer keyring and pack
- * references). At this boundary ids and pack names are lowercase hex strings and refs are
- * concatenated 32-byte ids, as in the API; only `knownIds` yields raw ids, for a byte stream.
+ * references). At this boundary ids and pack names are lowercase hex strings, as in the API;
+ * only `knownIds` yields raw ids, for a byte stream.
  *
  * The index is a cache of the pack footers, which stay the source of truth: uploading a pack
- * again re-indexes its footer (routes/backup.ts). Functions take a Kysely instance or a
+ * again re-indexes its footer (routes/backup.ts). What trees and manifests refer to is not in
+ * the index (migration 0011): it is read from the footers (pack-footer.ts). Functions take a Kysely instance or a
  * transaction; `insertPack` opens its own transaction and so needs the former.
  */
 export {

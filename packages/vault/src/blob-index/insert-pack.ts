@@ -14,8 +14,6 @@ export interface BlobEntry {
   offset: number;
   length: number;
   type: number;
-  /** Concatenated 32-byte ids it refers to (trees and manifests), else null. */
-  refs: Buffer | null;
 }
 
 export interface InsertPackOptions {
@@ -71,7 +69,7 @@ export async function insertPack(
     for (const batch of slices(entries, ROW_BATCH)) {
       const values: unknown[] = [];
       for (const e of batch) {
-        values.push(keyring, Buffer.from(e.id, 'hex'), seq, e.offset, e.length, e.type, e.refs);
+        values.push(keyring, Buffer.from(e.id, 'hex'), seq, e.offset, e.length, e.type);
       }
       await trx.executeQuery(rowsStatement(trx, move, values));
     }
@@ -79,7 +77,7 @@ export async function insertPack(
 }
 
 /** Values bound per blob row, in column order. */
-const ROW_COLUMNS = 7;
+const ROW_COLUMNS = 6;
 
 /**
  * The blobs INSERT for `values` (ROW_COLUMNS per row): compiled by Kysely once per dialect,
@@ -100,8 +98,8 @@ function rowsStatement(
   if (known) return CompiledQuery.raw(known.sql, [...values, ...known.tail]);
   const list = [];
   for (let at = 0; at < values.length; at += ROW_COLUMNS) {
-    const [keyring, id, pack, offset, length, type, refs] = values.slice(at, at + ROW_COLUMNS);
-    list.push({ keyring, id, pack, offset, length, type, refs } as Insertable<Database['blobs']>);
+    const [keyring, id, pack, offset, length, type] = values.slice(at, at + ROW_COLUMNS);
+    list.push({ keyring, id, pack, offset, length, type } as Insertable<Database['blobs']>);
   }
   const compiled = insertRows(db, move, list).compile();
   // The rows' values come first, in column order; what follows (the upsert's constants) is
@@ -140,7 +138,6 @@ function insertRows(
             offset: eb.ref('excluded.offset'),
             length: eb.ref('excluded.length'),
             type: eb.ref('excluded.type'),
-            refs: eb.ref('excluded.refs'),
             closed: 0,
             condemned_at: null,
           }))

@@ -16,8 +16,6 @@ export interface BlobLocation {
   offset: number;
   length: number;
   type: number;
-  /** Concatenated 32-byte ids it refers to (trees and manifests), else null. */
-  refs: Buffer | null;
   /** The closure epoch it was proven closed at (0: never). */
   closed: number;
   packSize: number;
@@ -37,7 +35,6 @@ export function selectLocations(db: Kysely<Database>) {
       'blobs.offset',
       'blobs.length',
       'blobs.type',
-      'blobs.refs',
       'blobs.closed',
       'packs.size',
       'packs.state',
@@ -55,7 +52,6 @@ export function toLocation(row: LocationRow): BlobLocation {
     offset: row.offset,
     length: row.length,
     type: row.type,
-    refs: row.refs,
     closed: row.closed,
     packSize: row.size,
     packState: row.state,
@@ -97,7 +93,7 @@ export interface Placement {
 }
 
 /** The columns of a blob row the lean lookups read. */
-type BlobColumn = 'pack' | 'offset' | 'length' | 'type' | 'refs' | 'closed' | 'condemned_at';
+type BlobColumn = 'pack' | 'offset' | 'length' | 'type' | 'closed' | 'condemned_at';
 type BlobRow<C extends BlobColumn> = Pick<Selectable<BlobTable>, C>;
 
 /**
@@ -185,7 +181,7 @@ export async function locate(
 /** What the closure walk needs of a blob (the fields as in BlobLocation). */
 export type ClosureRow = Pick<
   BlobLocation,
-  'pack' | 'packSize' | 'packState' | 'type' | 'refs' | 'closed' | 'condemnedAt'
+  'pack' | 'packSize' | 'packState' | 'offset' | 'type' | 'closed' | 'condemnedAt'
 >;
 
 /**
@@ -200,7 +196,7 @@ export async function closureRows(
   const out = new Map<string, ClosureRow>();
   const keyring = ids.length === 0 ? undefined : await findKeyringRef(db, keyringId);
   if (keyring === undefined) return out;
-  const columns = ['pack', 'type', 'refs', 'closed', 'condemned_at'] as const;
+  const columns = ['pack', 'offset', 'type', 'closed', 'condemned_at'] as const;
   const found = await rowsById(db, keyring, ids, columns);
   const packs = await packsBySeq(db, found.values());
   for (const [id, row] of found) {
@@ -210,8 +206,8 @@ export async function closureRows(
       pack: pack.name,
       packSize: pack.size,
       packState: pack.state,
+      offset: row.offset,
       type: row.type,
-      refs: row.refs,
       closed: row.closed,
       condemnedAt: row.condemned_at ?? null,
     });

@@ -16,6 +16,7 @@ import { compactBlobIndex } from './migrations/0007-compact-blob-index.js';
 import { history } from './migrations/0008-history.js';
 import { gc } from './migrations/0009-gc.js';
 import { noBlobsByPack } from './migrations/0010-no-blobs-by-pack.js';
+import { refsFromFooters } from './migrations/0011-refs-from-footers.js';
 
 export type { Dialect };
 
@@ -33,6 +34,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_history': history(context),
     '0009_gc': gc(context),
     '0010_no_blobs_by_pack': noBlobsByPack(context),
+    '0011_refs_from_footers': refsFromFooters(context),
   };
 }
 

@@ -123,6 +123,7 @@ export interface KeyringRefTable {
   keyring_id: string;
 }
 
+/** A blob's row. What a tree or manifest refers to is read from its pack's footer (pack-footer.ts). */
 export interface BlobTable {
   /** keyring_refs.seq of the blob's keyring. */
   keyring: number;
@@ -133,8 +134,6 @@ export interface BlobTable {
   offset: number;
   length: number;
   type: number;
-  /** Concatenated 32-byte ids the blob refers to (trees and manifests), else null. */
-  refs: Buffer | null;
   /**
    * The keyring's closure epoch at which every blob reachable from this one was proven stored
    * (0: never); it counts only while it equals the keyring's current epoch.

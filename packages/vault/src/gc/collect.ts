@@ -5,7 +5,6 @@
  * delete what stayed condemned past the grace period, and repack packs that are mostly garbage
  * or small. Memory: one IdSet (64 bytes per blob at most) and the work queue of the walk.
  */
-import { ID_LENGTH } from '@coffer/core';
 import type { GcJobResult } from '@coffer/api';
 import type { VaultContext } from '../context.js';
 import { packKey } from '../pack-keys.js';
@@ -106,7 +105,7 @@ export async function collectKeyring(
   let batches = 0;
   while (queue.size > 0) {
     for (const refs of await index.refsOf(keyringId, queue.take(BATCH))) {
-      for (let o = 0; o + 32 <= refs.length; o += 32) if (marked.add(refs, o)) queue.push(refs, o);
+      for (const ref of refs) if (marked.add(ref)) queue.push(ref);
     }
     if (++batches % 20 === 0) await progress();
   }
@@ -116,11 +115,10 @@ export async function collectKeyring(
   // go in batches of WRITE_BATCH ids, each one transaction (one sync of the database).
   const tally = new Map<string, PackTally>();
   // A footer entry is an id, a type byte, three varints and the refs: live bytes too. Counted
-  // at its smallest (36 bytes and a byte per ref, as a ref back within the pack is written),
-  // so a pack whose every blob is live stays below its size (the footer's head and the
-  // trailer are not counted).
-  const cost = (row: { length: number; refs: Buffer | null }): number =>
-    row.length + 36 + (row.refs?.length ?? 0) / ID_LENGTH;
+  // at its smallest (36 bytes; the refs, which the index does not hold, not at all), so a pack
+  // whose every blob is live stays below its size (the footer's head and the trailer are not
+  // counted).
+  const cost = (row: { length: number }): number => row.length + 36;
   const count = (pack: string, length: number, live: boolean): void => {
     const t = tally.get(pack) ?? { rows: 0, live: 0, pending: 0 };
     t.rows++;

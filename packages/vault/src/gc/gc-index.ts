@@ -2,10 +2,11 @@
  * @module gc/gc-index
  * The few index operations garbage collection needs, over the blob index module (blob-index/)
  * and the points table: the roots, the refs of trees, every blob row in batches, the packs,
- * and the condemn / revive / delete steps of the grace period. A pack's rows are found through
- * its footer, read from the blob store. Ids are 32-byte Buffers here, as the mark set holds
- * them.
+ * and the condemn / revive / delete steps of the grace period. The refs of trees and a pack's
+ * rows are found through pack footers, read from the blob store. Ids are 32-byte Buffers here,
+ * as the mark set holds them.
  */
+import { IntegrityError, type PackEntry } from '@coffer/core';
 import type { Kysely } from 'kysely';
 import {
   blobsInPack,
@@ -25,7 +26,8 @@ import {
 import type { VaultContext } from '../context.js';
 import type { Database, PackState } from '../db/schema.js';
 import { packKey } from '../pack-keys.js';
-import { footerUnreadable, readFooterIds } from './pack-footer.js';
+import { FooterRefs, footerFailure, readFooter } from '../pack-footer.js';
+import { markPack } from '../pack-health.js';
 
 /** One blob row as GC sees it. */
 export interface GcBlob {
@@ -34,9 +36,12 @@ export interface GcBlob {
   offset: number;
   length: number;
   type: number;
-  /** Concatenated 32-byte ids (trees and manifests), else null. */
-  refs: Buffer | null;
   condemnedAt: number | null;
+}
+
+/** A blob row to copy, with the refs its pack's footer lists (none for data). */
+export interface GcCopy extends GcBlob {
+  refs: Buffer[];
 }
 
 /** One pack row as GC sees it. */
@@ -63,7 +68,6 @@ function gcBlob(row: {
   offset: number;
   length: number;
   type: number;
-  refs: Buffer | null;
   condemnedAt: number | null;
 }): GcBlob {
   return {
@@ -72,7 +76,6 @@ function gcBlob(row: {
     offset: Number(row.offset),
     length: Number(row.length),
     type: row.type,
-    refs: row.refs,
     condemnedAt: row.condemnedAt === null ? null : Number(row.condemnedAt),
   };
 }
@@ -80,8 +83,9 @@ function gcBlob(row: {
 /** GC's view of the blob index of one database, and of the pack footers in the blob store. */
 export class GcIndex {
   private readonly db: Kysely<Database>;
+  private footers: { keyringId: string; refs: FooterRefs } | undefined;
 
-  constructor(private readonly vault: Pick<VaultContext, 'db' | 'dialect' | 'store'>) {
+  constructor(private readonly vault: Pick<VaultContext, 'db' | 'dialect' | 'store' | 'now'>) {
     this.db = vault.db;
   }
 
@@ -126,13 +130,29 @@ export class GcIndex {
     }
   }
 
-  /** The refs of those of `ids` that are indexed trees or manifests. */
-  async refsOf(keyringId: string, ids: readonly Buffer[]): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    for (const row of await lookup(this.db, keyringId, hex(ids))) {
-      if (row.type !== 1 && row.refs) out.push(row.refs);
+  /**
+   * The refs of those of `ids` that are indexed trees or manifests, read from their packs'
+   * footers. A footer that cannot be read leaves what its trees refer to unknown, so nothing
+   * may be condemned: the pack is marked (its blobs stop counting as stored, and backups store
+   * them again) and this throws, naming it.
+   */
+  async refsOf(keyringId: string, ids: readonly Buffer[]): Promise<Buffer[][]> {
+    if (this.footers?.keyringId !== keyringId) {
+      this.footers = { keyringId, refs: new FooterRefs(this.vault.store, keyringId) };
     }
-    return out;
+    const parents = (await lookup(this.db, keyringId, hex(ids))).filter((row) => row.type !== 1);
+    const { refs, unreadable } = await this.footers.refs.read(parents);
+    for (const [name, state] of unreadable) await markPack(this.vault, keyringId, name, state);
+    const [first] = unreadable;
+    if (first) {
+      throw new IntegrityError(
+        `the footer of pack ${first[0]} cannot be read (${first[1]}), so what its trees refer ` +
+          'to is unknown and GC condemns nothing in this keyring until those trees are stored ' +
+          'again or the points that need them are deleted',
+        { subject: first[0] },
+      );
+    }
+    return [...refs.values()];
   }
 
   /** Every blob row of the keyring in id order, `size` at a time. */
@@ -142,9 +162,38 @@ export class GcIndex {
     }
   }
 
-  /** The blob rows that point into `pack`, in offset order. */
-  async blobsInPack(keyringId: string, pack: GcPack): Promise<GcBlob[]> {
-    return (await blobsInPack(this.db, keyringId, await this.withIds(keyringId, pack))).map(gcBlob);
+  /**
+   * The blob rows that point into `pack`, in offset order, with the refs its footer lists. When
+   * the footer cannot be read (`unreadable` says how it failed), the rows are found by a pass
+   * over the keyring's rows, and only data blobs are given: a tree copied without its refs
+   * would hide what it refers to.
+   */
+  async blobsToCopy(
+    keyringId: string,
+    pack: GcPack,
+  ): Promise<{ rows: GcCopy[]; unreadable?: Exclude<PackState, 'ok'> }> {
+    const entries = await this.footer(keyringId, pack);
+    if (typeof entries !== 'string') {
+      const byOffset = new Map(entries.map((e) => [e.offset, e]));
+      const rows = await blobsInPack(
+        this.db,
+        keyringId,
+        pack.name,
+        entries.map((e) => e.id),
+      );
+      const copies: GcCopy[] = [];
+      for (const row of rows) {
+        const entry = byOffset.get(Number(row.offset));
+        if (entry?.id.toString('hex') === row.id) copies.push({ ...gcBlob(row), refs: entry.refs });
+      }
+      // A row the footer does not list where the row says: the footer is not to be trusted.
+      if (copies.length === rows.length) return { rows: copies };
+    }
+    const rows = await blobsInPack(this.db, keyringId, pack.name, null);
+    return {
+      rows: rows.filter((r) => r.type === 1).map((r) => ({ ...gcBlob(r), refs: [] })),
+      unreadable: typeof entries === 'string' ? entries : 'damaged',
+    };
   }
 
   /** Every pack of the keyring. */
@@ -226,12 +275,21 @@ export class GcIndex {
    * says nothing about the pack (the store unreachable) stops the run; the next one redoes it.
    */
   private async withIds(keyringId: string, pack: GcPack): Promise<PackIds> {
+    const entries = await this.footer(keyringId, pack);
+    return { name: pack.name, ids: typeof entries === 'string' ? null : entries.map((e) => e.id) };
+  }
+
+  /** The footer of `pack`, or the state it shows when it cannot be read. */
+  private async footer(
+    keyringId: string,
+    pack: GcPack,
+  ): Promise<PackEntry[] | Exclude<PackState, 'ok'>> {
     try {
-      const ids = await readFooterIds(this.vault.store, packKey(keyringId, pack.name), pack.size);
-      return { name: pack.name, ids };
+      return await readFooter(this.vault.store, packKey(keyringId, pack.name), pack.size);
     } catch (error) {
-      if (!footerUnreadable(error)) throw error;
-      return { name: pack.name, ids: null };
+      const state = footerFailure(error);
+      if (!state) throw error;
+      return state;
     }
   }
 

@@ -7,17 +7,11 @@
  * pack in the same transaction that records it; the old pack is then condemned, and deleted
  * after the grace period by a later run.
  */
-import {
-  AlreadyExistsError,
-  ID_LENGTH,
-  PackWriter,
-  checkBlobHeader,
-  type BlobType,
-} from '@coffer/core';
+import { AlreadyExistsError, PackWriter, checkBlobHeader, type BlobType } from '@coffer/core';
 import type { VaultContext } from '../context.js';
 import { markPack, readFailure } from '../pack-health.js';
 import { packKey } from '../pack-keys.js';
-import type { GcBlob, GcIndex, GcPack } from './gc-index.js';
+import type { GcCopy, GcIndex, GcPack } from './gc-index.js';
 
 /** A blob header in an old pack differs from its row. */
 class DamagedPack extends Error {}
@@ -39,19 +33,10 @@ export interface RepackResult {
   blobsMoved: number;
 }
 
-function splitRefs(refs: Buffer | null): Buffer[] {
-  const out: Buffer[] = [];
-  if (!refs) return out;
-  for (let i = 0; i + ID_LENGTH <= refs.length; i += ID_LENGTH) {
-    out.push(refs.subarray(i, i + ID_LENGTH));
-  }
-  return out;
-}
-
 /** Runs of rows that lie back to back, at most MAX_READ bytes each (one ranged read). */
-function ranges(rows: readonly GcBlob[]): GcBlob[][] {
-  const out: GcBlob[][] = [];
-  let run: GcBlob[] = [];
+function ranges(rows: readonly GcCopy[]): GcCopy[][] {
+  const out: GcCopy[][] = [];
+  let run: GcCopy[] = [];
   let start = 0;
   let end = 0;
   for (const row of rows) {
@@ -69,9 +54,9 @@ function ranges(rows: readonly GcBlob[]): GcBlob[][] {
 }
 
 /**
- * Copies every blob row of `packs` into new packs of about `targetSize` bytes and condemns
- * the old packs whose rows all moved. A pack that cannot be read is marked (pack health) and
- * keeps the rows not copied yet.
+ * Copies every blob row of `packs` into new packs of about `targetSize` bytes, each with the
+ * refs its old footer lists, and condemns the old packs whose rows all moved. A pack that
+ * cannot be read is marked (pack health) and keeps the rows not copied yet.
  */
 export async function repack(
   vault: Pick<VaultContext, 'db' | 'store' | 'now'>,
@@ -112,7 +97,6 @@ export async function repack(
         offset: e.offset,
         length: e.length,
         type: e.type,
-        refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
       })),
       vault.now(),
     );
@@ -122,7 +106,8 @@ export async function repack(
   };
 
   for (const old of packs) {
-    const rows = await index.blobsInPack(keyringId, old);
+    const { rows, unreadable } = await index.blobsToCopy(keyringId, old);
+    if (unreadable) await markPack(vault, keyringId, old.name, unreadable);
     const key = packKey(keyringId, old.name);
     try {
       for (const run of ranges(rows)) {
@@ -152,7 +137,7 @@ export async function repack(
           } catch {
             throw new DamagedPack();
           }
-          writer.add(row.id, type, sealed, splitRefs(row.refs));
+          writer.add(row.id, type, sealed, row.refs);
           if (writer.full || writer.count >= MAX_PACK_BLOBS) await flush();
         }
       }

@@ -162,7 +162,6 @@ export function backupRoutes(app: FastifyInstance): void {
           offset: e.offset,
           length: e.length,
           type: e.type,
-          refs: e.refs.length > 0 ? Buffer.concat(e.refs) : null,
         })),
         { now: app.vault.now() },
       );
