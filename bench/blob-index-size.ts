@@ -370,10 +370,10 @@ async function main(): Promise<void> {
         newTimes.push(await queryOnce(fresh, 'new', queryIds));
       }
       await row('before 0007, written by uploads', old, oldWrite, oldTimes);
-      await row('0007, written by uploads', fresh, newWrite, newTimes);
+      await row('0011, written by uploads', fresh, newWrite, newTimes);
       await fresh.close();
       const [, migrateSeconds] = await timed(() => migrateTo(old.db, dialect));
-      await row('0007, converted by the migration', old, migrateSeconds, [
+      await row('converted by the migrations (0007–0011)', old, migrateSeconds, [
         await queryOnce(old, 'new', queryIds),
       ]);
       await old.close();
