@@ -29,6 +29,18 @@ interface Row extends Measurement {
   database?: number;
 }
 
+const USAGE = `usage: npm run bench -- [--size small|default|files] [--files N] [--runs N] [--tools LIST]
+
+  --size    the dataset: small, default (large files) or files (many small files)
+  --files   the number of files of the many-files dataset (default 300000; implies --size files)
+  --runs    runs of each step per tool, medians reported (default 3)
+  --tools   comma-separated: coffer, restic, "borg zstd,3", "borg lz4"
+
+example: npm run bench -- --files 100000 --runs 1 --tools coffer,restic`;
+
+/** A mistake in the command line: told in one line, exit status 2. */
+class UsageError extends Error {}
+
 /** Many-files datasets default to this many files (`--size files`). */
 const FILES_DEFAULT = 300_000;
 
@@ -98,14 +110,20 @@ async function main(): Promise<void> {
       files: { type: 'string' },
       runs: { type: 'string', default: '3' },
       tools: { type: 'string', default: 'coffer,restic,borg zstd,3,borg lz4' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const size = values.size ?? (values.files ? 'files' : 'default');
   const fileCount = Number(values.files ?? FILES_DEFAULT);
   if (size === 'files' && !(Number.isInteger(fileCount) && fileCount > 0))
-    throw new Error(`--files ${values.files}: give a positive whole number of files`);
+    throw new UsageError(`--files ${values.files}: give a positive whole number of files`);
   const shape = size === 'files' ? undefined : SHAPES[size as 'small' | 'default'];
-  if (size !== 'files' && !shape) throw new Error(`--size ${size}: use small, default or files`);
+  if (size !== 'files' && !shape)
+    throw new UsageError(`--size ${size}: use small, default or files`);
   const runs = Number(values.runs);
   const work = await mkdtemp(join(tmpdir(), 'coffer-bench-'));
   const dataset = join(work, 'dataset');
@@ -261,4 +279,10 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
 }
 
-await main();
+await main().catch((error: unknown) => {
+  const usage =
+    error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  if (!usage) throw error;
+  console.error(`bench: ${(error as Error).message}\n${USAGE}`);
+  process.exitCode = 2;
+});
