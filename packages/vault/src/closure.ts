@@ -3,6 +3,7 @@
  * Checks, without keys, that everything a recovery point needs is stored: the manifest, and
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
+import { ID_LENGTH } from '@coffer/core';
 import { closureRows, markClosed, type ClosureRow } from './blob-index/index.js';
 import type { VaultContext } from './context.js';
 import { FooterRefs } from './pack-footer.js';
@@ -97,8 +98,8 @@ export async function checkClosure(
           continue;
         }
         walked.push(id);
-        for (const ref of ids) {
-          const hex = ref.toString('hex');
+        for (let o = 0; o < ids.length; o += ID_LENGTH) {
+          const hex = ids.toString('hex', o, o + ID_LENGTH);
           if (!seen.has(hex)) {
             seen.add(hex);
             next.push(hex);

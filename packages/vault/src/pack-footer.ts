@@ -68,8 +68,8 @@ export interface ParentRow {
 
 /** What {@link FooterRefs.read} found. */
 export interface ParentRefs {
-  /** The 32-byte ids each row refers to, by the row's id. */
-  refs: Map<string, Buffer[]>;
+  /** The concatenated 32-byte ids each row refers to, by the row's id. */
+  refs: Map<string, Buffer>;
   /** Packs whose footer could not be read (or does not list the row), with the state shown. */
   unreadable: Map<string, Exclude<PackState, 'ok'>>;
 }
@@ -77,19 +77,26 @@ export interface ParentRefs {
 /** Footers read at once. */
 const PARALLEL = 8;
 
+/** A tree or manifest as its footer lists it, its refs in one Buffer. */
+interface Parent {
+  id: Buffer;
+  refs: Buffer;
+}
+
 /**
  * The refs of trees and manifests of one keyring, read from the footers of their packs. Keeps
- * the refs of the last `cachePacks` footers read, so a walk that comes back to a pack (the next
- * level of the same trees) reads it once.
+ * the refs of the last `cachePacks` footers read (a few hundred KiB each for packs of small
+ * files: the refs in one Buffer per tree, not one per id), so a walk that comes back to a pack
+ * (the next level of the same trees) reads it once.
  */
 export class FooterRefs {
-  /** Pack name → the offsets of its trees and manifests → their entries; oldest first. */
-  private readonly packs = new Map<string, Map<number, PackEntry>>();
+  /** Pack name → the offsets of its trees and manifests → them; oldest first. */
+  private readonly packs = new Map<string, Map<number, Parent>>();
 
   constructor(
     private readonly store: BlobStore,
     private readonly keyringId: string,
-    private readonly cachePacks = 64,
+    private readonly cachePacks = 32,
   ) {}
 
   /**
@@ -102,7 +109,7 @@ export class FooterRefs {
     const wanted = new Map<string, number>();
     for (const row of rows) if (!this.packs.has(row.pack)) wanted.set(row.pack, row.packSize);
     const names = [...wanted.keys()];
-    const loaded = new Map<string, Map<number, PackEntry>>();
+    const loaded = new Map<string, Map<number, Parent>>();
     for (let i = 0; i < names.length; i += PARALLEL) {
       await Promise.all(
         names.slice(i, i + PARALLEL).map(async (name) => {
@@ -112,8 +119,10 @@ export class FooterRefs {
               packKey(this.keyringId, name),
               wanted.get(name)!,
             );
-            const parents = new Map<number, PackEntry>();
-            for (const e of entries) if (e.type !== 1) parents.set(e.offset, e);
+            const parents = new Map<number, Parent>();
+            for (const e of entries) {
+              if (e.type !== 1) parents.set(e.offset, { id: e.id, refs: Buffer.concat(e.refs) });
+            }
             loaded.set(name, parents);
           } catch (error) {
             const state = footerFailure(error);
@@ -134,7 +143,7 @@ export class FooterRefs {
     return result;
   }
 
-  private remember(name: string, entries: Map<number, PackEntry>): void {
+  private remember(name: string, entries: Map<number, Parent>): void {
     this.packs.set(name, entries);
     for (const oldest of this.packs.keys()) {
       if (this.packs.size <= this.cachePacks) break;

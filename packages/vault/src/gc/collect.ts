@@ -105,7 +105,7 @@ export async function collectKeyring(
   let batches = 0;
   while (queue.size > 0) {
     for (const refs of await index.refsOf(keyringId, queue.take(BATCH))) {
-      for (const ref of refs) if (marked.add(ref)) queue.push(ref);
+      for (let o = 0; o + 32 <= refs.length; o += 32) if (marked.add(refs, o)) queue.push(refs, o);
     }
     if (++batches % 20 === 0) await progress();
   }
