@@ -77,9 +77,11 @@ export {
   parsePack,
   parsePackFooter,
   readPackTrailer,
+  scanPackFooter,
   sliceBlob,
   verifyPackStream,
   type FinishedPack,
+  type FooterEntryView,
   type PackEntry,
   type VerifiedPack,
 } from './pack/pack.js';

@@ -9,17 +9,32 @@
  */
 import {
   FormatError,
+  ID_LENGTH,
   IntegrityError,
   NotFoundError,
   PACK_TRAILER_LENGTH,
   parsePackFooter,
   readPackTrailer,
+  scanPackFooter,
   type PackEntry,
 } from '@coffer/core';
 import type { BlobStore } from '@coffer/storage';
 import { InvalidRangeError } from '@coffer/storage';
 import type { PackState } from './db/schema.js';
 import { packKey } from './pack-keys.js';
+
+/** The footer of the pack stored at `key` (`size` bytes, as recorded) and its hash. */
+async function fetchFooter(
+  store: BlobStore,
+  key: string,
+  size: number,
+): Promise<{ footer: Buffer; footerHash: Buffer }> {
+  if (size < PACK_TRAILER_LENGTH) throw new FormatError('pack', 'too short for a trailer');
+  const trailer = await store.getRange(key, size - PACK_TRAILER_LENGTH, PACK_TRAILER_LENGTH);
+  const { footerLength, footerHash } = readPackTrailer(trailer, size);
+  const footer = await store.getRange(key, size - PACK_TRAILER_LENGTH - footerLength, footerLength);
+  return { footer, footerHash };
+}
 
 /**
  * The entries the footer of the pack stored at `key` lists, in footer order (a footer may
@@ -32,10 +47,7 @@ export async function readFooter(
   key: string,
   size: number,
 ): Promise<PackEntry[]> {
-  if (size < PACK_TRAILER_LENGTH) throw new FormatError('pack', 'too short for a trailer');
-  const trailer = await store.getRange(key, size - PACK_TRAILER_LENGTH, PACK_TRAILER_LENGTH);
-  const { footerLength, footerHash } = readPackTrailer(trailer, size);
-  const footer = await store.getRange(key, size - PACK_TRAILER_LENGTH - footerLength, footerLength);
+  const { footer, footerHash } = await fetchFooter(store, key, size);
   return parsePackFooter(footer, footerHash, size);
 }
 
@@ -77,26 +89,29 @@ export interface ParentRefs {
 /** Footers read at once. */
 const PARALLEL = 8;
 
-/** A tree or manifest as its footer lists it, its refs in one Buffer. */
-interface Parent {
-  id: Buffer;
-  refs: Buffer;
+/** A footer as read from the blob store, with what checks it. */
+interface Footer {
+  footer: Buffer;
+  footerHash: Buffer;
+  size: number;
 }
 
 /**
  * The refs of trees and manifests of one keyring, read from the footers of their packs. Keeps
- * the refs of the last `cachePacks` footers read (a few hundred KiB each for packs of small
- * files: the refs in one Buffer per tree, not one per id), so a walk that comes back to a pack
- * (the next level of the same trees) reads it once.
+ * the footers read last, up to `cacheBytes` of them, so a walk that comes back to a pack (the
+ * next level of the same trees) does not fetch it again; each read copies out only the refs of
+ * the rows asked for. (Keeping every tree's refs of a pack instead made a GC of 200,000 blobs,
+ * whose repacked packs hold hundreds of trees each, allocate and drop a few hundred MB.)
  */
 export class FooterRefs {
-  /** Pack name → the offsets of its trees and manifests → them; oldest first. */
-  private readonly packs = new Map<string, Map<number, Parent>>();
+  /** Pack name → its footer; oldest first. */
+  private readonly footers = new Map<string, Footer>();
+  private bytes = 0;
 
   constructor(
     private readonly store: BlobStore,
     private readonly keyringId: string,
-    private readonly cachePacks = 32,
+    private readonly cacheBytes = 16 * 1024 * 1024,
   ) {}
 
   /**
@@ -106,48 +121,63 @@ export class FooterRefs {
    */
   async read(rows: readonly ParentRow[]): Promise<ParentRefs> {
     const result: ParentRefs = { refs: new Map(), unreadable: new Map() };
-    const wanted = new Map<string, number>();
-    for (const row of rows) if (!this.packs.has(row.pack)) wanted.set(row.pack, row.packSize);
-    const names = [...wanted.keys()];
-    const loaded = new Map<string, Map<number, Parent>>();
-    for (let i = 0; i < names.length; i += PARALLEL) {
+    const byPack = new Map<string, Map<number, ParentRow>>();
+    for (const row of rows) {
+      let wanted = byPack.get(row.pack);
+      if (!wanted) byPack.set(row.pack, (wanted = new Map()));
+      wanted.set(row.offset, row);
+    }
+    const packs = [...byPack];
+    for (let i = 0; i < packs.length; i += PARALLEL) {
       await Promise.all(
-        names.slice(i, i + PARALLEL).map(async (name) => {
+        packs.slice(i, i + PARALLEL).map(async ([name, wanted]) => {
+          const size = wanted.values().next().value!.packSize;
           try {
-            const entries = await readFooter(
-              this.store,
-              packKey(this.keyringId, name),
-              wanted.get(name)!,
-            );
-            const parents = new Map<number, Parent>();
-            for (const e of entries) {
-              if (e.type !== 1) parents.set(e.offset, { id: e.id, refs: Buffer.concat(e.refs) });
-            }
-            loaded.set(name, parents);
+            this.extract(await this.footer(name, size), wanted, result.refs);
           } catch (error) {
             const state = footerFailure(error);
             if (!state) throw error;
             result.unreadable.set(name, state);
+            return;
+          }
+          for (const row of wanted.values()) {
+            if (!result.refs.has(row.id)) result.unreadable.set(name, 'damaged');
           }
         }),
       );
     }
-    for (const row of rows) {
-      const entries = this.packs.get(row.pack) ?? loaded.get(row.pack);
-      if (!entries) continue;
-      const entry = entries.get(row.offset);
-      if (entry && entry.id.toString('hex') === row.id) result.refs.set(row.id, entry.refs);
-      else result.unreadable.set(row.pack, 'damaged');
-    }
-    for (const [name, entries] of loaded) this.remember(name, entries);
     return result;
   }
 
-  private remember(name: string, entries: Map<number, Parent>): void {
-    this.packs.set(name, entries);
-    for (const oldest of this.packs.keys()) {
-      if (this.packs.size <= this.cachePacks) break;
-      this.packs.delete(oldest);
+  /** Copies out the refs of the `wanted` rows the footer lists where the rows say. */
+  private extract(
+    { footer, footerHash, size }: Footer,
+    wanted: ReadonlyMap<number, ParentRow>,
+    into: Map<string, Buffer>,
+  ): void {
+    scanPackFooter(footer, footerHash, size, (e) => {
+      const row = wanted.get(e.offset);
+      if (!row || e.type === 1 || footer.toString('hex', e.idAt, e.idAt + ID_LENGTH) !== row.id) {
+        return;
+      }
+      const refs = Buffer.allocUnsafe(e.refsAt.length * ID_LENGTH);
+      e.refsAt.forEach((at, j) => footer.copy(refs, j * ID_LENGTH, at, at + ID_LENGTH));
+      into.set(row.id, refs);
+    });
+  }
+
+  /** The footer of pack `name`, from the cache or the blob store. */
+  private async footer(name: string, size: number): Promise<Footer> {
+    const cached = this.footers.get(name);
+    if (cached) return cached;
+    const read = { ...(await fetchFooter(this.store, packKey(this.keyringId, name), size)), size };
+    this.footers.set(name, read);
+    this.bytes += read.footer.length;
+    for (const [oldest, dropped] of this.footers) {
+      if (this.bytes <= this.cacheBytes) break;
+      this.footers.delete(oldest);
+      this.bytes -= dropped.footer.length;
     }
+    return read;
   }
 }

@@ -219,6 +219,14 @@ export class ByteReader {
     return (z & 1n) === 0n ? z >> 1n : -((z + 1n) >> 1n);
   }
 
+  /** Steps over `n` bytes; returns where they start. */
+  pass(n: number): number {
+    this.need(n);
+    const start = this.pos;
+    this.pos += n;
+    return start;
+  }
+
   /** Reads `n` raw bytes (a view, not a copy). */
   raw(n: number): Uint8Array {
     this.need(n);

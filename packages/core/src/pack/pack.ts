@@ -197,12 +197,35 @@ export function readPackTrailer(
   return { footerLength, footerHash: Buffer.from(t.subarray(0, 16)) };
 }
 
-/** Parses and checks a footer against its hash and the pack's size. */
-export function parsePackFooter(
+/**
+ * One entry of a footer as {@link scanPackFooter} reports it: where its id and refs lie in the
+ * footer, without copies. The object and its arrays are reused for the next entry.
+ */
+export interface FooterEntryView {
+  /** The entry's position in the footer. */
+  index: number;
+  type: BlobType;
+  offset: number;
+  length: number;
+  /** Where the entry's 32-byte id starts in the footer. */
+  idAt: number;
+  /** Where each ref's 32 bytes start in the footer: its own bytes, or an earlier entry's id. */
+  refsAt: number[];
+  /** For each ref, the index of the earlier entry it names (version 2), or -1. */
+  refsBack: number[];
+}
+
+/**
+ * Checks a footer against its hash and the pack's size, and calls `visit` with each entry in
+ * order. Copies nothing: a reader that keeps only some entries (the vault's closure walk wants
+ * the trees of a pack of thousands of files) allocates nothing for the others.
+ */
+export function scanPackFooter(
   footer: Uint8Array,
   footerHash: Buffer,
   packSize: number,
-): PackEntry[] {
+  visit: (entry: FooterEntryView) => void,
+): void {
   const digest = createHash('sha256').update(footer).digest().subarray(0, 16);
   if (!digest.equals(footerHash))
     throw new IntegrityError('pack footer: hash mismatch (damaged footer)');
@@ -217,10 +240,20 @@ export function parsePackFooter(
   const n = r.uvarint();
   if (n < 1 || n > LIMITS.blobs || n * (ID_LENGTH + 4) > r.remaining) r.fail(`${n} blobs`);
   const blobsEnd = packSize - footer.length - PACK_TRAILER_LENGTH;
-  const entries: PackEntry[] = [];
+  const idsAt = new Uint32Array(n);
+  const view: FooterEntryView = {
+    index: 0,
+    type: 1,
+    offset: 0,
+    length: 0,
+    idAt: 0,
+    refsAt: [],
+    refsBack: [],
+  };
   let expected = 0;
   for (let i = 0; i < n; i++) {
-    const id = Buffer.from(r.raw(ID_LENGTH));
+    const idAt = r.pass(ID_LENGTH);
+    idsAt[i] = idAt;
     const type = r.u8();
     if (!isBlobType(type)) r.fail(`unknown blob type ${type}`);
     const offset = r.uvarint();
@@ -232,18 +265,56 @@ export function parsePackFooter(
     if (length < 32) r.fail(`blob ${i} of ${length} bytes`);
     expected = offset + length;
     if (expected > blobsEnd) r.fail(`blob ${i} runs past the footer`);
-    const refs: Buffer[] = new Array<Buffer>(refCount);
+    view.refsAt.length = refCount;
+    view.refsBack.length = refCount;
     for (let j = 0; j < refCount; j++) {
       const back = version === 1 ? 0 : r.uvarint();
-      if (back === 0) refs[j] = Buffer.from(r.raw(ID_LENGTH));
-      else if (back > i) r.fail(`blob ${i}: a ref ${back} entries back`);
-      else refs[j] = entries[i - back]!.id;
+      if (back === 0) {
+        view.refsAt[j] = r.pass(ID_LENGTH);
+        view.refsBack[j] = -1;
+      } else if (back > i) r.fail(`blob ${i}: a ref ${back} entries back`);
+      else {
+        view.refsAt[j] = idsAt[i - back]!;
+        view.refsBack[j] = i - back;
+      }
     }
-    entries.push({ id, type: type as BlobType, offset, length, refs });
+    view.index = i;
+    view.type = type as BlobType;
+    view.offset = offset;
+    view.length = length;
+    view.idAt = idAt;
+    visit(view);
   }
   if (r.remaining !== 0) r.fail('trailing bytes in the footer');
   if (expected !== blobsEnd) r.fail(`blobs end at ${expected}, the footer starts at ${blobsEnd}`);
+}
+
+/** Parses and checks a footer against its hash and the pack's size. */
+export function parsePackFooter(
+  footer: Uint8Array,
+  footerHash: Buffer,
+  packSize: number,
+): PackEntry[] {
+  const entries: PackEntry[] = [];
+  scanPackFooter(footer, footerHash, packSize, (e) => {
+    const refs: Buffer[] = new Array<Buffer>(e.refsAt.length);
+    for (let j = 0; j < refs.length; j++) {
+      const back = e.refsBack[j]!;
+      refs[j] = back >= 0 ? entries[back]!.id : copyId(footer, e.refsAt[j]!);
+    }
+    entries.push({
+      id: copyId(footer, e.idAt),
+      type: e.type,
+      offset: e.offset,
+      length: e.length,
+      refs,
+    });
+  });
   return entries;
+}
+
+function copyId(footer: Uint8Array, at: number): Buffer {
+  return Buffer.from(footer.subarray(at, at + ID_LENGTH));
 }
 
 /**
