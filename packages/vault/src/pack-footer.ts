@@ -13,7 +13,6 @@ import {
   IntegrityError,
   NotFoundError,
   PACK_TRAILER_LENGTH,
-  parsePackFooter,
   readPackTrailer,
   scanPackFooter,
   type PackEntry,
@@ -48,7 +47,14 @@ export async function readFooter(
   size: number,
 ): Promise<PackEntry[]> {
   const { footer, footerHash } = await fetchFooter(store, key, size);
-  return parsePackFooter(footer, footerHash, size);
+  // Views of the footer, not copies: callers look the ids up and drop them.
+  const view = (at: number): Buffer => footer.subarray(at, at + ID_LENGTH);
+  const entries: PackEntry[] = [];
+  scanPackFooter(footer, footerHash, size, (e) => {
+    const { type, offset, length } = e;
+    entries.push({ id: view(e.idAt), type, offset, length, refs: e.refsAt.map(view) });
+  });
+  return entries;
 }
 
 /**
