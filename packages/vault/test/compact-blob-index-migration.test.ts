@@ -1,18 +1,14 @@
 import { PackWriter, type BlobType } from '@coffer/core';
 import { MemoryBlobStore } from '@coffer/storage';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
 import { deleteBlobs, knownIds, listPacks, lookup } from '../src/blob-index/index.js';
 import { checkClosure } from '../src/closure.js';
-// For its BIGINT parser, which the vault installs when it opens a database.
-import '../src/db/connect.js';
-import { migrations, type Dialect } from '../src/db/migrations.js';
+import type { Dialect } from '../src/db/migrations.js';
 import type { Database } from '../src/db/schema.js';
 import { packKey } from '../src/pack-keys.js';
+import { migrationDb, type MigrationDb } from './migration-db.js';
 
 /** The packs and blobs tables as migrations 0001–0006 made them and the old routes wrote them. */
 interface OldDb {
@@ -63,30 +59,17 @@ const EPOCH = 2;
 const MANY = 2500;
 
 describe.each(['sqlite', 'postgres'] as const)('migration 0007 (%s)', (dialect: Dialect) => {
+  let open: MigrationDb<Database> | undefined;
   let db: Kysely<Database> | undefined;
-  let pgDb: TestDb | undefined;
 
   afterEach(async () => {
-    await db?.destroy();
-    await pgDb?.drop();
+    await open?.close();
   });
 
   it('converts an index written by the previous version: every blob found, closure kept, triggers work', async () => {
-    if (dialect === 'postgres') {
-      pgDb = await createPgDatabase();
-      db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgDb.url }) }),
-      });
-    } else {
-      db = new Kysely<Database>({
-        dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
-      });
-    }
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
-      allowUnorderedMigrations: true,
-    });
+    open = await migrationDb<Database>(dialect);
+    ({ db } = open);
+    const { migrator } = open;
     expect((await migrator.migrateTo('0006_audit_and_alerts')).error).toBeUndefined();
     const old = db as unknown as Kysely<OldDb>;
     const store = new MemoryBlobStore();

@@ -1,16 +1,14 @@
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
 import { openMetadataDb } from '../src/db/connect.js';
 import { initial } from '../src/db/migrations/0001-initial.js';
 import { accessLifecycle, dedupeTokenNames } from '../src/db/migrations/0004-access-lifecycle.js';
 import type { Dialect, MigrationContext } from '../src/db/migrations/context.js';
 import type { Database } from '../src/db/schema.js';
+import { migrationDb, type MigrationDb } from './migration-db.js';
 
 describe('dedupeTokenNames', () => {
   it('keeps the first of each name and suffixes later ones with a free number', () => {
@@ -26,25 +24,16 @@ describe('dedupeTokenNames', () => {
 });
 
 describe.each(['sqlite', 'postgres'] as const)('migration 0004 (%s)', (dialect: Dialect) => {
+  let open: MigrationDb<Database> | undefined;
   let db: Kysely<Database> | undefined;
-  let pgDb: TestDb | undefined;
 
   afterEach(async () => {
-    await db?.destroy();
-    await pgDb?.drop();
+    await open?.close();
   });
 
   it('renames duplicate user token names of a tenant, then keeps names unique', async () => {
-    if (dialect === 'postgres') {
-      pgDb = await createPgDatabase();
-      db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgDb.url }) }),
-      });
-    } else {
-      db = new Kysely<Database>({
-        dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
-      });
-    }
+    open = await migrationDb<Database>(dialect);
+    ({ db } = open);
     const context: MigrationContext = {
       dialect,
       binary: dialect === 'postgres' ? 'bytea' : 'blob',

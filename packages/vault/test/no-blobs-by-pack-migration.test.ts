@@ -1,18 +1,14 @@
 import { BlobType, PackWriter, type FinishedPack } from '@coffer/core';
 import { MemoryBlobStore } from '@coffer/storage';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
 import { insertPack, listPacks, lookup } from '../src/blob-index/index.js';
-// For its BIGINT parser, which the vault installs when it opens a database.
-import '../src/db/connect.js';
-import { migrations, type Dialect } from '../src/db/migrations.js';
+import type { Dialect } from '../src/db/migrations.js';
 import type { Database } from '../src/db/schema.js';
 import { collectKeyring, type GcOptions } from '../src/gc/collect.js';
 import { packKey } from '../src/pack-keys.js';
+import { migrationDb, type MigrationDb } from './migration-db.js';
 
 const id = (name: string): Buffer => createHash('sha256').update(name).digest();
 const HOUR = 3_600_000;
@@ -27,12 +23,11 @@ const OPTIONS: GcOptions = {
 const sealed = (type: BlobType): Buffer => Buffer.concat([Buffer.from([1, type]), id('x')]);
 
 describe.each(['sqlite', 'postgres'] as const)('migration 0010 (%s)', (dialect: Dialect) => {
+  let open: MigrationDb<Database> | undefined;
   let db: Kysely<Database> | undefined;
-  let pgDb: TestDb | undefined;
 
   afterEach(async () => {
-    await db?.destroy();
-    await pgDb?.drop();
+    await open?.close();
   });
 
   async function hasIndex(name: string): Promise<boolean> {
@@ -46,21 +41,9 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0010 (%s)', (dialect: 
   }
 
   it('drops the index of blobs by pack from a vault 0009 made; GC still condemns, keeps and deletes the right packs', async () => {
-    if (dialect === 'postgres') {
-      pgDb = await createPgDatabase();
-      db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgDb.url }) }),
-      });
-    } else {
-      db = new Kysely<Database>({
-        dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
-      });
-    }
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
-      allowUnorderedMigrations: true,
-    });
+    open = await migrationDb<Database>(dialect);
+    ({ db } = open);
+    const { migrator } = open;
     expect((await migrator.migrateTo('0009_gc')).error).toBeUndefined();
     const store = new MemoryBlobStore();
     await db

@@ -1,12 +1,8 @@
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { sql, type Kysely, type Migrator } from 'kysely';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPgDatabase, type TestDb } from '../../cli/test/e2e/harness.js';
-// For its BIGINT parser, which the vault installs when it opens a database.
-import '../src/db/connect.js';
-import { migrations, type Dialect } from '../src/db/migrations.js';
+import type { Dialect } from '../src/db/migrations.js';
+import { migrationDb, type MigrationDb } from './migration-db.js';
 
 /** The tables this test writes, as migrations up to 0010 left them. */
 interface OldDb {
@@ -37,12 +33,11 @@ const ROWS = 300;
 const KEPT = ['keyring', 'id', 'pack', 'offset', 'length', 'type', 'closed', 'condemned_at'];
 
 describe.each(['sqlite', 'postgres'] as const)('migration 0011 (%s)', (dialect: Dialect) => {
+  let open: MigrationDb<OldDb> | undefined;
   let db: Kysely<OldDb> | undefined;
-  let pgDb: TestDb | undefined;
 
   afterEach(async () => {
-    await db?.destroy();
-    await pgDb?.drop();
+    await open?.close();
   });
 
   async function columns(): Promise<string[]> {
@@ -64,21 +59,9 @@ describe.each(['sqlite', 'postgres'] as const)('migration 0011 (%s)', (dialect: 
 
   /** A vault 0010 made, with blob rows in two keyrings and three packs; and its migrator. */
   async function previousVersion(): Promise<{ migrator: Migrator; written: OldDb['blobs'][] }> {
-    if (dialect === 'postgres') {
-      pgDb = await createPgDatabase();
-      db = new Kysely<OldDb>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgDb.url }) }),
-      });
-    } else {
-      db = new Kysely<OldDb>({
-        dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
-      });
-    }
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(migrations(dialect)) },
-      allowUnorderedMigrations: true,
-    });
+    open = await migrationDb<OldDb>(dialect);
+    ({ db } = open);
+    const { migrator } = open;
     expect((await migrator.migrateTo('0010_no_blobs_by_pack')).error).toBeUndefined();
 
     const keyrings = await db
