@@ -19,10 +19,12 @@ import { FileChunker, SMALL_FILE, type FileFailure } from './file-chunker.js';
 /** Files each thread works on at once: one being read while the walker decides on another. */
 const FILES_PER_THREAD = 2;
 /**
- * Small files each thread may hold besides: they need little memory, and with many in flight
- * their requests and replies travel in batches, one message for many files.
+ * Small files each thread may hold besides: they need little memory (at most 64 KiB each), and
+ * with many in flight their requests and replies travel in batches, one message and one thread
+ * wake-up for many files. 64 rather than 16: 4% less CPU over whole initial backups of 100,000
+ * and 300,000 small files (paired runs); 256 did no better.
  */
-const SMALL_FILES_PER_THREAD = 16;
+const SMALL_FILES_PER_THREAD = 64;
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 const ID_LENGTH = 32;
 
