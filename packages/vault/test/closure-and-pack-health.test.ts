@@ -7,6 +7,7 @@ import {
   encodeTree,
   sealBlob,
   treeRefs,
+  type TreeEntry,
   type FinishedPack,
   type MasterKeys,
 } from '@coffer/core';
@@ -55,6 +56,16 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     });
   }
 
+  /** Uploads a tree of `entries` in a pack of its own; returns its bytes and id. */
+  async function uploadTree(entries: TreeEntry[]): Promise<{ bytes: Buffer; id: Buffer }> {
+    const bytes = encodeTree(entries);
+    const id = blobId(keys.idKey, bytes);
+    expect((await upload(pack([[id, BlobType.tree, bytes, treeRefs(entries)]]))).statusCode).toBe(
+      200,
+    );
+    return { bytes, id };
+  }
+
   /** Uploads a manifest of `treeId` (made unique by `n`) and commits it as a point of `tag`. */
   async function commitPoint(tag: string, treeId: Buffer, n: number) {
     const manifest = encodeManifest({
@@ -101,11 +112,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     ]);
     expect((await upload(dataPack)).statusCode).toBe(200);
     const tree = [fileEntry('a', aId, a.length), fileEntry('b', bId, b.length)];
-    const treeBytes = encodeTree(tree);
-    const treeId = blobId(keys.idKey, treeBytes);
-    expect(
-      (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
-    ).toBe(200);
+    const { bytes: treeBytes, id: treeId } = await uploadTree(tree);
     let n = 0;
     const commit = () => commitPoint(tag, treeId, ++n);
     return { a, aId, bId, dataPack, tree, treeBytes, treeId, commit };
@@ -164,12 +171,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
   it('leaves a tree open when a blob under it is missing or condemned, and the commit still finds and revives it', async () => {
     const gone = Buffer.from('never uploaded');
     const goneId = blobId(keys.idKey, gone);
-    const lonely = [fileEntry('gone', goneId, gone.length)];
-    const lonelyBytes = encodeTree(lonely);
-    const lonelyId = blobId(keys.idKey, lonelyBytes);
-    expect(
-      (await upload(pack([[lonelyId, BlobType.tree, lonelyBytes, treeRefs(lonely)]]))).statusCode,
-    ).toBe(200);
+    const { id: lonelyId } = await uploadTree([fileEntry('gone', goneId, gone.length)]);
     expect(await closedAt(lonelyId)).toBe(0);
 
     // GC condemns a file after it was uploaded and before its tree arrives: the tree is not
@@ -178,12 +180,7 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     const cId = blobId(keys.idKey, c);
     expect((await upload(pack([[cId, BlobType.data, c]]))).statusCode).toBe(200);
     await condemnBlobs(v.meta.db, keyringId, [cId.toString('hex')], Date.now());
-    const tree = [fileEntry('c', cId, c.length)];
-    const treeBytes = encodeTree(tree);
-    const treeId = blobId(keys.idKey, treeBytes);
-    expect(
-      (await upload(pack([[treeId, BlobType.tree, treeBytes, treeRefs(tree)]]))).statusCode,
-    ).toBe(200);
+    const { id: treeId } = await uploadTree([fileEntry('c', cId, c.length)]);
     expect(await closedAt(treeId)).toBe(0);
     const commit = await commitPoint('condemned', treeId, 1);
     expect(commit.statusCode, commit.body).toBe(201);
