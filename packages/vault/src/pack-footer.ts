@@ -11,15 +11,14 @@ import {
   FormatError,
   ID_LENGTH,
   IntegrityError,
-  NotFoundError,
   PACK_TRAILER_LENGTH,
   readPackTrailer,
   scanPackFooter,
   type PackEntry,
 } from '@coffer/core';
 import type { BlobStore } from '@coffer/storage';
-import { InvalidRangeError } from '@coffer/storage';
 import type { PackState } from './db/schema.js';
+import { readFailure } from './pack-health.js';
 import { packKey } from './pack-keys.js';
 
 /** The footer of the pack stored at `key` (`size` bytes, as recorded) and its hash. */
@@ -63,15 +62,9 @@ export async function readFooter(
  * about the pack, such as a store that cannot be reached.
  */
 export function footerFailure(error: unknown): Exclude<PackState, 'ok'> | undefined {
-  if (error instanceof NotFoundError) return 'missing';
-  if (
-    error instanceof InvalidRangeError ||
-    error instanceof FormatError ||
-    error instanceof IntegrityError
-  ) {
-    return 'damaged';
-  }
-  return undefined;
+  // A footer that is there but malformed or fails its hash is damage too.
+  if (error instanceof FormatError || error instanceof IntegrityError) return 'damaged';
+  return readFailure(error);
 }
 
 /** A tree or manifest row whose refs are wanted: where its pack's footer lists it. */

@@ -132,9 +132,9 @@ export class GcIndex {
 
   /**
    * The refs of those of `ids` that are indexed trees or manifests (concatenated 32-byte ids),
-   * read from their packs' footers. A footer that cannot be read leaves what its trees refer to unknown, so nothing
-   * may be condemned: the pack is marked (its blobs stop counting as stored, and backups store
-   * them again) and this throws, naming it.
+   * read from their packs' footers. A footer that cannot be read leaves what its trees refer
+   * to unknown, so nothing may be condemned: the pack is marked (its blobs stop counting as
+   * stored, and backups store them again) and this throws, naming it.
    */
   async refsOf(keyringId: string, ids: readonly Buffer[]): Promise<Buffer[]> {
     if (this.footers?.keyringId !== keyringId) {
