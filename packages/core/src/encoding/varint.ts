@@ -229,10 +229,8 @@ export class ByteReader {
 
   /** Reads `n` raw bytes (a view, not a copy). */
   raw(n: number): Uint8Array {
-    this.need(n);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    const start = this.pass(n);
+    return this.buf.subarray(start, start + n);
   }
 
   /** Reads a uvarint length (at most `max`) and that many bytes. */
