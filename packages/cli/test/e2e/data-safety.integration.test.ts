@@ -26,6 +26,8 @@ import {
 
 /** Just over one pack: the first pack of its backup then holds only this file's data. */
 const BIG = 17 * 1024 * 1024;
+/** Each of two files whose data fills exactly two packs of data only (see its test). */
+const TWO_PACKS = 21 * 1024 * 1024;
 
 interface BackupJson {
   point: { id: string; stats: { unchangedFiles: number; addedBytes: number } };
@@ -241,10 +243,14 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     const since = await packSet(vault.dataDir);
     const dir = join(work.path, 'two-packs');
     await mkdir(dir);
-    await writeFile(join(dir, 'x.bin'), randomBytes(BIG));
-    await writeFile(join(dir, 'y.bin'), randomBytes(BIG));
+    // 42 MiB of data in chunks of up to 8 MiB, packs cut once they reach 16 MiB: the first
+    // pack holds 16–24 MiB, the second fills up too (18 MiB or more remain), and what is left
+    // (under 16 MiB) goes with the trees. With 17 MiB files the second pack could take the
+    // whole rest and the trees, depending on where the random data put the chunk boundaries.
+    await writeFile(join(dir, 'x.bin'), randomBytes(TWO_PACKS));
+    await writeFile(join(dir, 'y.bin'), randomBytes(TWO_PACKS));
     const { point } = await backup(dir, 'two-packs');
-    // Two packs of data only: x's first 16 MiB, then the rest of x and most of y.
+    // Two packs of data only: x's first part, then the rest of x and much of y.
     const packs = (await packsWith(vault.dataDir, 1, since)).filter((p) =>
       p.entries.every((e) => e.type === 1),
     );
