@@ -4,7 +4,8 @@
  * every blob reachable from it through the refs listed in pack footers (docs/format.md §5).
  */
 import { ID_LENGTH } from '@coffer/core';
-import { closureRows, markClosed, type ClosureRow } from './blob-index/index.js';
+import { closureRows, type ClosureRow } from './blob-index/index.js';
+import type { IdSet } from './gc/id-set.js';
 import type { VaultContext } from './context.js';
 import { FooterRefs } from './pack-footer.js';
 import { confirmPacks, markPack } from './pack-health.js';
@@ -112,38 +113,43 @@ export async function checkClosure(
   return { missing, walked, epoch, condemned };
 }
 
-/** A tree or manifest of a pack just indexed, as its footer lists it. */
+/** A tree or manifest of the packs being indexed together, as their footers list it. */
 export interface PackedParent {
-  id: Buffer;
-  type: number;
+  /** Lowercase hex of its id. */
+  id: string;
   refs: readonly Buffer[];
 }
 
 /**
- * Marks the trees and manifests of a pack just indexed closed, each whose refs are all stored:
- * data blobs not condemned in ok, present packs, and trees closed at the keyring's epoch or
- * earlier in this pack (a tree is packed after its subtrees). A backup's commit then walks
- * only what could not be proven here, instead of every blob of the point while the agent
- * waits. A flag counts only at the epoch read here, as in `checkClosure`: any loss or
- * condemnation meanwhile bumps the epoch and voids it.
+ * Which of `parents`, the trees and manifests of packs about to be indexed together, are
+ * closed at `epoch`: each of their refs is a data blob of those packs (`packedData`), another
+ * of `parents` that is closed, or a blob the index holds as stored (not condemned, in an ok and
+ * present pack, and closed at `epoch` unless it is data). A backup's commit then walks only what
+ * could not be proven here. Only refs outside the packs are looked up, so a new backup's
+ * batch costs few lookups. A flag counts only at the epoch read before this, as in
+ * `checkClosure`: any loss or condemnation meanwhile bumps the epoch and voids it.
  */
-export async function closePackedTrees(
+export async function closedParents(
   vault: Pick<VaultContext, 'db' | 'store' | 'now'>,
   keyringId: string,
-  entries: readonly PackedParent[],
-): Promise<void> {
-  const parents = entries.filter((e) => e.type !== 1);
-  if (parents.length === 0) return;
-  const { db } = vault;
-  const epoch = await closureEpoch(db, keyringId);
-  const parentRefs = parents.map((parent) => parent.refs.map((ref) => ref.toString('hex')));
-  const rows = await closureRows(db, keyringId, [...new Set(parentRefs.flat())]);
+  parents: readonly PackedParent[],
+  packedData: IdSet,
+  epoch: number,
+): Promise<Set<string>> {
+  const byId = new Map(parents.map((p) => [p.id, p]));
+  const outside = new Set<string>();
+  for (const parent of parents) {
+    for (const ref of parent.refs) {
+      if (packedData.has(ref)) continue;
+      const hex = ref.toString('hex');
+      if (!byId.has(hex)) outside.add(hex);
+    }
+  }
+  const rows = await closureRows(vault.db, keyringId, [...outside]);
   const packs = new Map<string, number>();
   for (const row of rows.values()) if (row.packState === 'ok') packs.set(row.pack, row.packSize);
   const bad = await confirmPacks(vault, keyringId, packs);
-  const closed = new Set<string>();
-  const stored = (hex: string): boolean => {
-    if (closed.has(hex)) return true;
+  const storedOutside = (hex: string): boolean => {
     const row = rows.get(hex);
     return (
       row !== undefined &&
@@ -153,8 +159,21 @@ export async function closePackedTrees(
       (row.type === 1 || row.closed === epoch)
     );
   };
-  parents.forEach((parent, i) => {
-    if (parentRefs[i]!.every(stored)) closed.add(parent.id.toString('hex'));
-  });
-  await markClosed(db, keyringId, [...closed], epoch);
+  // Parent → closed; false while being decided, which a cycle (not possible for ids that
+  // are hashes of their content, but the bytes come from an agent) leaves false.
+  const decided = new Map<string, boolean>();
+  const closed = (parent: PackedParent): boolean => {
+    const known = decided.get(parent.id);
+    if (known !== undefined) return known;
+    decided.set(parent.id, false);
+    const result = parent.refs.every((ref) => {
+      if (packedData.has(ref)) return true;
+      const hex = ref.toString('hex');
+      const inner = byId.get(hex);
+      return inner ? closed(inner) : storedOutside(hex);
+    });
+    decided.set(parent.id, result);
+    return result;
+  };
+  return new Set(parents.filter(closed).map((p) => p.id));
 }

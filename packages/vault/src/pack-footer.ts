@@ -22,7 +22,7 @@ import { readFailure } from './pack-health.js';
 import { packKey } from './pack-keys.js';
 
 /** The footer of the pack stored at `key` (`size` bytes, as recorded) and its hash. */
-async function fetchFooter(
+export async function fetchFooter(
   store: BlobStore,
   key: string,
   size: number,

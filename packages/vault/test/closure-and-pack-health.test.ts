@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { condemnBlobs, lookup } from '../src/blob-index/index.js';
+import { indexPendingPacks } from '../src/pack-indexer.js';
 import { packKey } from '../src/pack-keys.js';
 import { STATS, fileEntry } from './point-fixtures.js';
 import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
@@ -145,12 +146,16 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
         .where('id', '=', keyringId)
         .executeTakeFirstOrThrow()
     ).closure_epoch;
-  const closedAt = async (id: Buffer) =>
-    (await lookup(v.meta.db, keyringId, [id.toString('hex')]))[0]?.closed;
+  /** Indexes the uploads still pending, as a commit or an existence query would. */
+  const indexNow = () => indexPendingPacks(v.app.vault, keyringId);
+  const closedAt = async (id: Buffer) => {
+    await indexNow();
+    return (await lookup(v.meta.db, keyringId, [id.toString('hex')]))[0]?.closed;
+  };
 
   it('closes a tree when its pack is indexed, with a subtree packed before it, once all under it is stored', async () => {
     const p = await pointWithTwoFiles('early');
-    // The tree's pack came after its files': closed on upload, before any commit.
+    // The tree's pack came after its files': closed when indexed, before any commit.
     expect(await closedAt(p.treeId)).toBe(await epoch());
     const sub = [fileEntry('a', p.aId, p.a.length)];
     const subBytes = encodeTree(sub);
@@ -174,11 +179,12 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     const { id: lonelyId } = await uploadTree([fileEntry('gone', goneId, gone.length)]);
     expect(await closedAt(lonelyId)).toBe(0);
 
-    // GC condemns a file after it was uploaded and before its tree arrives: the tree is not
-    // closed on upload, so the commit's walk reaches the file and revives it.
+    // GC condemns a file after it was indexed and before its tree arrives: the tree is not
+    // closed when indexed, so the commit's walk reaches the file and revives it.
     const c = Buffer.from('condemned file');
     const cId = blobId(keys.idKey, c);
     expect((await upload(pack([[cId, BlobType.data, c]]))).statusCode).toBe(200);
+    await indexNow();
     await condemnBlobs(v.meta.db, keyringId, [cId.toString('hex')], Date.now());
     const { id: treeId } = await uploadTree([fileEntry('c', cId, c.length)]);
     expect(await closedAt(treeId)).toBe(0);
@@ -337,5 +343,67 @@ describe.each(['sqlite', 'postgres'] as const)('closure and pack health (%s)', (
     ]);
     expect((await upload(again)).statusCode).toBe(200);
     expect((await p.commit()).statusCode).toBe(201);
+  });
+
+  const pendingNames = async () =>
+    (
+      await v.meta.db
+        .selectFrom('pending_packs')
+        .select('name')
+        .where('keyring_id', '=', keyringId)
+        .execute()
+    ).map((r) => r.name);
+
+  it('keeps uploads pending until asked about, then indexes them together and closes their trees', async () => {
+    await indexNow();
+    const p = await pointWithTwoFiles('pending');
+    // Stored and answered, but no row yet: the index takes them together later.
+    expect(await pendingNames()).toHaveLength(2);
+    expect(await lookup(v.meta.db, keyringId, [p.aId.toString('hex')])).toEqual([]);
+    expect(await exists([p.aId, p.bId, p.treeId])).toEqual([]);
+    expect(await pendingNames()).toEqual([]);
+    expect(await closedAt(p.treeId)).toBe(await epoch());
+    // A commit indexes its own uploads too.
+    const late = await pointWithTwoFiles('pending late');
+    expect((await late.commit()).statusCode).toBe(201);
+    expect(await pendingNames()).toEqual([]);
+    // A pack is readable by name as soon as its upload is answered.
+    const more = await pointWithTwoFiles('pending read');
+    const read = await v.app.inject({
+      method: 'GET',
+      url: route(ROUTES.agentPack, { agent: agentId, pack: more.dataPack.name }),
+      headers: auth(token),
+    });
+    expect(read.statusCode).toBe(200);
+    expect(read.rawPayload.equals(Buffer.concat(more.dataPack.bytes))).toBe(true);
+  });
+
+  it('forgets a pending pack whose file went away before it was indexed, moves the epoch, and the commit asks for its blobs', async () => {
+    await indexNow();
+    const p = await pointWithTwoFiles('pending lost');
+    const before = await epoch();
+    await rm(join(dir, packKey(keyringId, p.dataPack.name)));
+    const refused = await p.commit();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json<{ error: { missing: string[] } }>().error.missing.sort()).toEqual(
+      [p.aId.toString('hex'), p.bId.toString('hex')].sort(),
+    );
+    expect(await pendingNames()).toEqual([]);
+    expect(await epoch()).toBeGreaterThan(before);
+    expect((await upload(p.dataPack)).statusCode).toBe(200);
+    expect((await p.commit()).statusCode).toBe(201);
+  });
+
+  it('indexes a pending pack whose footer is damaged as nothing, and the commit asks for its blobs', async () => {
+    await indexNow();
+    const p = await pointWithTwoFiles('pending damaged');
+    const path = join(dir, packKey(keyringId, p.dataPack.name));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 30]! ^= 1;
+    await writeFile(path, bytes);
+    const refused = await p.commit();
+    expect(refused.statusCode).toBe(409);
+    expect(await pendingNames()).toEqual([]);
+    expect(await lookup(v.meta.db, keyringId, [p.aId.toString('hex')])).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ import { listPacks, lookup, scanBlobs } from '../src/blob-index/index.js';
 import { collectVault, type GcOptions } from '../src/gc/collect.js';
 import { gcTask } from '../src/gc/job.js';
 import { IdSet } from '../src/gc/id-set.js';
+import { indexPendingPacks } from '../src/pack-indexer.js';
 import { packKey } from '../src/pack-keys.js';
 import { STATS, fileEntry } from './point-fixtures.js';
 import { auth, makeVault, registerAgent, type InProcessVault } from './in-process-vault.js';
@@ -149,8 +150,9 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
 
   const gc = () => collectVault(v.app.vault, vaultId, OPTIONS);
 
-  /** The index row of blob `id`. */
+  /** The index row of blob `id`, once the uploads still pending are indexed. */
   const row = async (id: Buffer) => {
+    await indexPendingPacks(v.app.vault, keyringId);
     const [found] = await lookup(v.meta.db, keyringId, [id.toString('hex')]);
     if (!found) throw new Error(`blob ${id.toString('hex')} is not indexed`);
     return found;
@@ -323,6 +325,7 @@ describe.each(['sqlite', 'postgres'] as const)('gc (%s)', (dialect) => {
       [blobId(keys.idKey, treeBytes), BlobType.tree, treeBytes, treeRefs(tree)],
     ]);
     await upload(mixed);
+    await indexPendingPacks(v.app.vault, keyringId);
     const p = await point([file]);
     expect((await row(p.treeId)).pack).toBe(mixed.name);
     expect((await p.commit()).statusCode).toBe(201);

@@ -321,7 +321,10 @@ function copyId(footer: Uint8Array, at: number): Buffer {
  * Checks the first two bytes of a blob (version, type) against its footer entry, so that the
  * vault, which cannot open blobs, never indexes a blob under another type than it has.
  */
-export function checkBlobHeader(header: Uint8Array, entry: PackEntry): void {
+export function checkBlobHeader(
+  header: Uint8Array,
+  entry: Pick<PackEntry, 'offset' | 'type'>,
+): void {
   if (header[0] !== 1)
     throw new FormatError('pack', `blob at ${entry.offset}: version ${header[0]}`);
   if (header[1] !== entry.type)
@@ -356,12 +359,13 @@ export function sliceBlob(pack: Uint8Array, entry: PackEntry): Buffer {
 export interface VerifiedPack {
   name: string;
   size: number;
-  entries: PackEntry[];
+  /** How many blobs its footer lists. */
+  blobs: number;
   /**
-   * Entries whose blob header lay before the kept tail (only in packs over 64 MiB): the caller
-   * checks them with {@link checkBlobHeader} on the stored bytes.
+   * Blobs whose header lay before the kept tail (only in packs over 64 MiB): the caller checks
+   * them with {@link checkBlobHeader} on the stored bytes.
    */
-  headersUnchecked: PackEntry[];
+  headersUnchecked: Pick<PackEntry, 'offset' | 'type'>[];
 }
 
 /**
@@ -413,16 +417,19 @@ export class PackVerifier {
     const tail = last(footerLength + PACK_TRAILER_LENGTH);
     if (footerLength + PACK_TRAILER_LENGTH > tail.length)
       throw new FormatError('pack', 'footer not in the kept tail');
-    const entries = parsePackFooter(tail.subarray(0, footerLength), footerHash, this.size);
-    const headersUnchecked: PackEntry[] = [];
+    const headersUnchecked: Pick<PackEntry, 'offset' | 'type'>[] = [];
     const kept = this.tail;
     const keptStart = this.size - this.tailBytes;
     let part = 0;
     let partStart = keptStart;
-    for (const e of entries) {
+    let blobs = 0;
+    // Scanned, not parsed: the vault indexes the pack later from its stored footer, so an
+    // object per blob here would only be garbage.
+    scanPackFooter(tail.subarray(0, footerLength), footerHash, this.size, (e) => {
+      blobs++;
       if (e.offset < keptStart) {
-        headersUnchecked.push(e);
-        continue;
+        headersUnchecked.push({ offset: e.offset, type: e.type });
+        return;
       }
       // Entries are in offset order, so one forward pass over the kept parts finds them all.
       while (e.offset >= partStart + kept[part]!.length) partStart += kept[part++]!.length;
@@ -434,9 +441,9 @@ export class PackVerifier {
           ? first.subarray(at, at + 2)
           : Buffer.from([first[at]!, kept[part + 1]![0]!]);
       checkBlobHeader(header, e);
-    }
+    });
     this.tail = [];
-    return { name, size: this.size, entries, headersUnchecked };
+    return { name, size: this.size, blobs, headersUnchecked };
   }
 }
 

@@ -29,7 +29,7 @@ export async function deleteBlobs(
   return deleted;
 }
 
-/** Deletes every blob and pack row of keyrings `keyringIds` (run inside the caller's transaction). */
+/** Deletes every blob and pack row (pending ones too) of keyrings `keyringIds` (run inside the caller's transaction). */
 export async function deleteKeyrings(
   db: Kysely<Database>,
   keyringIds: readonly string[],
@@ -38,5 +38,6 @@ export async function deleteKeyrings(
   const refs = db.selectFrom('keyring_refs').select('seq').where('keyring_id', 'in', keyringIds);
   await db.deleteFrom('blobs').where('keyring', 'in', refs).execute();
   await db.deleteFrom('packs').where('keyring_id', 'in', keyringIds).execute();
+  await db.deleteFrom('pending_packs').where('keyring_id', 'in', keyringIds).execute();
   await db.deleteFrom('keyring_refs').where('keyring_id', 'in', keyringIds).execute();
 }

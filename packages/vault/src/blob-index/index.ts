@@ -7,9 +7,11 @@
  * only `knownIds` yields raw ids, for a byte stream.
  *
  * The index is a cache of the pack footers, which stay the source of truth: uploading a pack
- * again re-indexes its footer (routes/backup.ts). What trees and manifests refer to is not in
- * the index (migration 0011): it is read from the footers (pack-footer.ts). Functions take a Kysely instance or a
- * transaction; `insertPack` opens its own transaction and so needs the former.
+ * again re-indexes its footer (routes/backup.ts). An uploaded pack waits in `pending_packs`
+ * until pack-indexer.ts indexes it with others. What trees and manifests refer to is not in
+ * the index (migration 0011): it is read from the footers (pack-footer.ts). Functions take a
+ * Kysely instance or a transaction; `insertPack`, `indexPending` and `dropPending` open their
+ * own transaction and so need the former.
  */
 export {
   blobsInPack,
@@ -20,7 +22,14 @@ export {
   revivePack,
 } from './condemn.js';
 export { deleteBlobs, deleteKeyrings } from './delete.js';
-export { insertPack, type BlobEntry, type InsertPackOptions } from './insert-pack.js';
+export {
+  indexPending,
+  insertPack,
+  type BlobEntry,
+  type IndexEntry,
+  type InsertPackOptions,
+  type PendingPackRows,
+} from './insert-pack.js';
 export { knownIds } from './known-ids.js';
 export {
   closureRows,
@@ -34,3 +43,11 @@ export { markClosed } from './closed.js';
 export { deletePacks, getPack, listPacks, setPackState, type PackInfo } from './packs.js';
 export type { PackIds } from './pack-rows.js';
 export { scanBlobs } from './scan.js';
+export {
+  addPending,
+  dropPending,
+  keyringsPendingBefore,
+  listPending,
+  pendingLoad,
+  type PendingPack,
+} from './pending.js';

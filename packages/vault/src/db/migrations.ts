@@ -17,6 +17,7 @@ import { history } from './migrations/0008-history.js';
 import { gc } from './migrations/0009-gc.js';
 import { noBlobsByPack } from './migrations/0010-no-blobs-by-pack.js';
 import { refsFromFooters } from './migrations/0011-refs-from-footers.js';
+import { pendingPacks } from './migrations/0012-pending-packs.js';
 
 export type { Dialect };
 
@@ -35,6 +36,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009_gc': gc(context),
     '0010_no_blobs_by_pack': noBlobsByPack(context),
     '0011_refs_from_footers': refsFromFooters(context),
+    '0012_pending_packs': pendingPacks(context),
   };
 }
 

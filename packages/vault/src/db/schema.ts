@@ -117,6 +117,21 @@ export interface PackTable {
 
 export type PackState = 'ok' | 'missing' | 'damaged';
 
+/**
+ * A pack stored and verified whose blobs are not indexed yet (pack-indexer.ts). It has no row
+ * in `packs` until it is indexed, so nothing else sees it: garbage collection cannot condemn it
+ * and no reader is pointed at it.
+ */
+export interface PendingPackTable {
+  keyring_id: string;
+  /** Lowercase hex of the pack's SHA-256. */
+  name: string;
+  size: number;
+  /** How many blobs its footer lists. */
+  blobs: number;
+  created_at: number;
+}
+
 /** A small integer per keyring, so that each blob row holds 1–4 bytes instead of the text id. */
 export interface KeyringRefTable {
   seq: Generated<number>;
@@ -334,6 +349,7 @@ export interface Database {
   agents: AgentTable;
   grants: GrantTable;
   packs: PackTable;
+  pending_packs: PendingPackTable;
   blobs: BlobTable;
   keyring_refs: KeyringRefTable;
   points: PointTable;

@@ -7,6 +7,7 @@
  */
 import type { GcJobResult } from '@coffer/api';
 import type { VaultContext } from '../context.js';
+import { indexPendingPacks } from '../pack-indexer.js';
 import { packKey } from '../pack-keys.js';
 import { GcIndex, type GcPack } from './gc-index.js';
 import { IdQueue, IdSet } from './id-set.js';
@@ -87,6 +88,10 @@ export async function collectKeyring(
   options: GcOptions,
   progress: () => Promise<void> = () => Promise.resolve(),
 ): Promise<GcResult> {
+  // Uploads not indexed yet join the index first, so that GC judges every pack stored, those
+  // of a backup that never committed included. A backup still running revives at its commit
+  // what this run condemns of its uploads, as when it was indexed on upload.
+  await indexPendingPacks(vault, keyringId);
   const index = new GcIndex(vault);
   const result = emptyResult();
   const now = vault.now();

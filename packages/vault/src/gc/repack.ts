@@ -127,13 +127,7 @@ export async function repack(
           // The copy must be what the row says it is: bytes that changed on disk since the
           // upload was checked are evidence of damage, and the pack is left alone.
           try {
-            checkBlobHeader(sealed, {
-              id: row.id,
-              type,
-              offset: row.offset,
-              length: row.length,
-              refs: [],
-            });
+            checkBlobHeader(sealed, { type, offset: row.offset });
           } catch {
             throw new DamagedPack();
           }

@@ -16,6 +16,7 @@ import { SCHEDULER_MAX_SLEEP_MS, SCHEDULER_TASK, runScheduler } from './schedule
 import { EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, runExpireTask } from '../history/expire-task.js';
 import { HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, runHealthChecks } from '../alerts/health-task.js';
 import { WAL_IDLE_MS, WAL_TASK, walTruncation } from '../db/wal-truncate.js';
+import { INDEX_TASK, INDEX_TASK_INTERVAL_MS, runIndexTask } from '../pack-indexer.js';
 
 export interface TaskOptions {
   /** How long a running job may go without a progress report before it fails. */
@@ -38,6 +39,8 @@ export function startTasks(app: FastifyInstance, options: TaskOptions = {}): voi
   lifecycle.every(EXPIRE_TASK, EXPIRE_TASK_INTERVAL_MS, () => runExpireTask(app));
   lifecycle.wake(EXPIRE_TASK);
   lifecycle.every(HEALTH_TASK, HEALTH_TASK_INTERVAL_MS, () => runHealthChecks(app));
+  lifecycle.every(INDEX_TASK, INDEX_TASK_INTERVAL_MS, () => runIndexTask(app.vault, startedAt));
+  lifecycle.wake(INDEX_TASK);
   const gc = { ...DEFAULT_GC_SETTINGS, ...options.gc };
   lifecycle.every(GC_TASK, GC_POLL_MS, () => gcTask(app, gc));
   if (app.vault.dialect === 'sqlite') {

@@ -15,31 +15,26 @@ import {
   Point,
   ROUTES,
 } from '@coffer/api';
-import {
-  AlreadyExistsError,
-  PackVerifier,
-  checkBlobHeader,
-  idHex,
-  type VerifiedPack,
-} from '@coffer/core';
+import { AlreadyExistsError, PackVerifier, checkBlobHeader, type VerifiedPack } from '@coffer/core';
 import { StorageFullError } from '@coffer/storage';
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import {
+  addPending,
   getPack,
-  insertPack,
   listPacks,
   lookup,
   markClosed,
   reviveBlobs,
 } from '../blob-index/index.js';
-import { checkClosure, closePackedTrees, closureEpoch } from '../closure.js';
+import { checkClosure, closureEpoch } from '../closure.js';
 import { emptyWal } from '../db/wal-truncate.js';
 import { ensureItem } from '../items/ensure-item.js';
 import { requireAgent } from '../plugins/auth.js';
 import { confirmPacks } from '../pack-health.js';
 import { HttpError } from '../plugins/errors.js';
+import { INDEX_TASK, batchIsDue, indexPendingPacks } from '../pack-indexer.js';
 import { packKey } from '../pack-keys.js';
 import { pointView } from '../views.js';
 
@@ -57,6 +52,8 @@ export function backupRoutes(app: FastifyInstance): void {
     async (request) => {
       const agent = requireAgent(request);
       const { ids } = request.body as { ids: string[] };
+      // Uploads this vault holds count as stored, whether or not they are indexed yet.
+      await indexPendingPacks(app.vault, agent.keyring_id);
       // A blob GC condemned counts as absent, so a backup that starts after the condemnation
       // uploads it again (docs/gc.md).
       const rows = (await lookup(db, agent.keyring_id, ids)).filter(
@@ -137,12 +134,12 @@ export function backupRoutes(app: FastifyInstance): void {
         }
         if (!(error instanceof AlreadyExistsError)) throw error;
         created = false;
-        // Drain and verify anyway: the index is rebuilt from these entries below, and an
-        // earlier upload may have been stored but not indexed before a crash.
+        // Drain and verify anyway: the pack is indexed again from its footer below, and an
+        // earlier upload may have been stored but not recorded before a crash.
         for await (const _ of checked()) void _;
       }
       if (!verified) throw new HttpError('BAD_REQUEST', 'pack upload ended early');
-      const { entries, size, headersUnchecked } = verified;
+      const { blobs, size, headersUnchecked } = verified;
       // Headers that streamed past before the footer was known (packs over 64 MiB) are read
       // back; a pack that lies about a blob's type is removed again, never indexed.
       try {
@@ -153,20 +150,15 @@ export function backupRoutes(app: FastifyInstance): void {
         if (created) await app.vault.store.delete(key);
         throw error;
       }
-      await insertPack(
-        db,
-        agent.keyring_id,
-        { name, size },
-        entries.map((e) => ({
-          id: idHex(e.id),
-          offset: e.offset,
-          length: e.length,
-          type: e.type,
-        })),
-        { now: app.vault.now() },
-      );
-      await closePackedTrees(app.vault, agent.keyring_id, entries);
-      return { name, blobs: entries.length, size, created };
+      await addPending(db, agent.keyring_id, { name, size, blobs }, app.vault.now());
+      if (known) {
+        // A pack the index knows is indexed again at once: its row may be marked missing or
+        // damaged, and these bytes make it ok again.
+        await indexPendingPacks(app.vault, agent.keyring_id);
+      } else if (await batchIsDue(app.vault, agent.keyring_id)) {
+        app.vault.lifecycle.wake(INDEX_TASK);
+      }
+      return { name, blobs, size, created };
     },
   );
 
@@ -204,6 +196,7 @@ export function backupRoutes(app: FastifyInstance): void {
         if (existing.agent_id !== agent.id) throw new HttpError('ALREADY_EXISTS', 'point exists');
         return reply.status(200).send(pointView(existing));
       }
+      await indexPendingPacks(app.vault, agent.keyring_id);
       const [manifest] = await lookup(db, agent.keyring_id, [body.manifest]);
       if (manifest && manifest.type !== 3) {
         throw new HttpError('BAD_REQUEST', `blob ${body.manifest} is not a manifest`);

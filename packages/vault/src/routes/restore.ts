@@ -21,6 +21,7 @@ import { getPack, listPacks, locate } from '../blob-index/index.js';
 import { readableAgent } from '../plugins/auth.js';
 import { HttpError } from '../plugins/errors.js';
 import { markPack, readFailure, recheckPack } from '../pack-health.js';
+import { indexPendingPacks } from '../pack-indexer.js';
 import { packKey } from '../pack-keys.js';
 
 const RANGE = /^bytes=(\d{1,15})-(\d{1,15})$/;
@@ -62,6 +63,7 @@ export function restoreRoutes(app: FastifyInstance): void {
     async (request) => {
       const { agent: agentId } = request.params as { agent: string };
       const agent = await readableAgent(app, request, agentId);
+      await indexPendingPacks(app.vault, agent.keyring_id);
       const packs = await listPacks(db, agent.keyring_id);
       return { packs: packs.map(({ name, size }) => ({ name, size })) };
     },
@@ -73,7 +75,7 @@ export function restoreRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
       const agent = await readableAgent(app, request, agentId);
-      const pack = await getPack(db, agent.keyring_id, name);
+      const pack = await packNamed(agent.keyring_id, name);
       if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
       const key = packKey(agent.keyring_id, name);
       const range = request.headers.range;
@@ -126,7 +128,7 @@ export function restoreRoutes(app: FastifyInstance): void {
       const { agent: agentId, pack: name } = request.params as { agent: string; pack: string };
       const { ranges } = request.body as PackRangesRequest;
       const agent = await readableAgent(app, request, agentId);
-      const pack = await getPack(db, agent.keyring_id, name);
+      const pack = await packNamed(agent.keyring_id, name);
       if (!pack) throw new HttpError('NOT_FOUND', `no pack ${name}`);
       let total = 0;
       for (const [offset, length] of ranges) {
@@ -171,11 +173,20 @@ export function restoreRoutes(app: FastifyInstance): void {
           'only agents of this keyring may report damage to its packs',
         );
       }
+      await packNamed(agent.keyring_id, name);
       const state = await recheckPack(app.vault, agent.keyring_id, name);
       if (!state) throw new HttpError('NOT_FOUND', `no pack ${name}`);
       return { name, state };
     },
   );
+
+  /** Pack `name` of the keyring; an upload not indexed yet is indexed first. */
+  async function packNamed(keyringId: string, name: string) {
+    const pack = await getPack(db, keyringId, name);
+    if (pack) return pack;
+    await indexPendingPacks(app.vault, keyringId);
+    return getPack(db, keyringId, name);
+  }
 
   /** Marks the pack and returns the error that tells the reader why it cannot be read. */
   async function unreadable(
