@@ -2,7 +2,8 @@
  * `npm run bench [-- --size small|default|files] [--files N] [--runs N] [--tools LIST]`: Coffer
  * side by side with restic and borg on the same deterministic dataset, in the same run, steps
  * in alternation; prints medians and ratios as Markdown and writes them to bench/results/.
- * Every restore is compared with its source. restic and borg are installed from Debian's
+ * Every restore is compared with its source, and kept until the end (see the restore step).
+ * restic and borg are installed from Debian's
  * packages when missing; a tool that cannot be installed is left out and the report says so.
  */
 import { execFileSync } from 'node:child_process';
@@ -184,11 +185,13 @@ async function main(): Promise<void> {
           : await mutateFiles(dataset, { files: fileCount }, originals);
         try {
           record('backup after 1% change', { ...(await tool.backup(dataset, 'b3')), ...sizes() });
-          const target = join(dir, 'restore');
+          // Kept until the whole bench ends: ext4 passes over inodes freed in the last minutes
+          // when it allocates one, so a restore that followed the removal of another's
+          // hundreds of thousands of files spent most of its kernel time skipping them.
+          const target = join(work, `restore-${r}-${name.replace(/\W/g, '')}`);
           record('full restore', { ...(await tool.restore(target)), ...sizes() });
           // Each tool restores the source at its absolute path below the target.
           compareTrees(dataset, join(target, dataset));
-          await rm(target, { recursive: true, force: true });
           record('verify (read all data)', { ...(await tool.verify()), ...sizes() });
         } finally {
           await revert();
@@ -203,7 +206,7 @@ async function main(): Promise<void> {
   const lines: string[] = [
     `# Coffer vs restic vs borg — ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    `Dataset: ${label}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s) with the tool order rotated, medians, each step after \`sync\`, every restore compared with its source; ${cpus().length} cores; Node ${process.version}; ${version('restic', ['version'])}; ${version('borg', ['--version'])}.`,
+    `Dataset: ${label}, ${(logical / 1e9).toFixed(2)} GB logical (${(onDisk / 1e9).toFixed(2)} GB on disk); ${runs} run(s) with the tool order rotated, medians, each step after \`sync\`, every restore compared with its source and kept until the end; ${cpus().length} cores; Node ${process.version}; ${version('restic', ['version'])}; ${version('borg', ['--version'])}.`,
     ...(missing.length > 0
       ? ['', `Left out, not installed on this machine: ${missing.join(', ')}.`]
       : []),
