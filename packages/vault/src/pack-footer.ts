@@ -22,7 +22,7 @@ import { readFailure } from './pack-health.js';
 import { packKey } from './pack-keys.js';
 
 /** The footer of the pack stored at `key` (`size` bytes, as recorded) and its hash. */
-export async function fetchFooter(
+async function fetchFooter(
   store: BlobStore,
   key: string,
   size: number,
@@ -86,7 +86,7 @@ export interface ParentRefs {
 }
 
 /** Footers read at once. */
-const PARALLEL = 8;
+export const FOOTERS_AT_ONCE = 8;
 
 /** A footer as read from the blob store, with what checks it. */
 interface Footer {
@@ -127,9 +127,9 @@ export class FooterRefs {
       wanted.set(row.offset, row);
     }
     const packs = [...byPack];
-    for (let i = 0; i < packs.length; i += PARALLEL) {
+    for (let i = 0; i < packs.length; i += FOOTERS_AT_ONCE) {
       await Promise.all(
-        packs.slice(i, i + PARALLEL).map(async ([name, wanted]) => {
+        packs.slice(i, i + FOOTERS_AT_ONCE).map(async ([name, wanted]) => {
           const size = wanted.values().next().value!.packSize;
           try {
             this.extract(await this.footer(name, size), wanted, result.refs);

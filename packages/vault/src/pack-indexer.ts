@@ -11,12 +11,11 @@
  * work over a long backup stays linear), and packs left pending by a backup that never
  * committed, so garbage collection can reclaim them.
  */
-import { ID_LENGTH, scanPackFooter } from '@coffer/core';
 import {
   dropPending,
   indexPending,
-  keyringsPendingBefore,
   listPending,
+  pendingKeyrings,
   pendingLoad,
   type IndexEntry,
   type PendingPack,
@@ -25,7 +24,7 @@ import {
 import { closedParents, closureEpoch, type PackedParent } from './closure.js';
 import type { VaultContext } from './context.js';
 import { IdSet } from './gc/id-set.js';
-import { fetchFooter, footerFailure } from './pack-footer.js';
+import { FOOTERS_AT_ONCE, footerFailure, readFooter } from './pack-footer.js';
 import { packKey } from './pack-keys.js';
 
 /** The lifecycle task that indexes packs in the background. */
@@ -41,8 +40,6 @@ const MIN_BATCH_BLOBS = 1 << 16;
  * how long the transaction holds the database.
  */
 const MAX_BATCH_BLOBS = 1 << 20;
-/** Footers read at once. */
-const PARALLEL = 8;
 
 type Indexer = Pick<VaultContext, 'db' | 'store' | 'now'>;
 
@@ -82,9 +79,8 @@ export async function batchIsDue(vault: Indexer, keyringId: string): Promise<boo
  */
 export async function runIndexTask(vault: Indexer, startedAt: number): Promise<void> {
   const before = Math.max(startedAt, vault.now() - PENDING_MAX_AGE_MS);
-  const stale = new Set(await keyringsPendingBefore(vault.db, before));
-  for (const keyringId of await keyringsPendingBefore(vault.db, Number.MAX_SAFE_INTEGER)) {
-    if (stale.has(keyringId) || (await batchIsDue(vault, keyringId))) {
+  for (const { keyringId, oldest } of await pendingKeyrings(vault.db)) {
+    if (oldest < before || (await batchIsDue(vault, keyringId))) {
       await indexPendingPacks(vault, keyringId);
     }
   }
@@ -119,9 +115,9 @@ async function indexBatch(
   // In upload order, so that which of two packs listing one blob gets its row is repeatable.
   const slots: (ReadPack | undefined)[] = new Array(batch.length);
   const lost: string[] = [];
-  for (let i = 0; i < batch.length; i += PARALLEL) {
+  for (let i = 0; i < batch.length; i += FOOTERS_AT_ONCE) {
     await Promise.all(
-      batch.slice(i, i + PARALLEL).map(async (pack, j) => {
+      batch.slice(i, i + FOOTERS_AT_ONCE).map(async (pack, j) => {
         try {
           slots[i + j] = await readPack(vault, keyringId, pack);
         } catch (error) {
@@ -154,18 +150,9 @@ async function indexBatch(
 
 /** The rows and the trees of pending pack `pack`, from its footer in the blob store. */
 async function readPack(vault: Indexer, keyringId: string, pack: PendingPack): Promise<ReadPack> {
-  const { footer, footerHash } = await fetchFooter(
-    vault.store,
-    packKey(keyringId, pack.name),
-    pack.size,
-  );
-  const view = (at: number): Buffer => footer.subarray(at, at + ID_LENGTH);
-  const entries: IndexEntry[] = [];
-  const parents: PackedParent[] = [];
-  scanPackFooter(footer, footerHash, pack.size, (e) => {
-    const id = view(e.idAt);
-    entries.push({ id, offset: e.offset, length: e.length, type: e.type });
-    if (e.type !== 1) parents.push({ id: id.toString('hex'), refs: e.refsAt.map(view) });
-  });
+  const entries = await readFooter(vault.store, packKey(keyringId, pack.name), pack.size);
+  const parents = entries
+    .filter((e) => e.type !== 1)
+    .map((e) => ({ id: e.id.toString('hex'), refs: e.refs }));
   return { name: pack.name, size: pack.size, entries, parents };
 }

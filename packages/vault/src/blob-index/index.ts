@@ -46,8 +46,8 @@ export { scanBlobs } from './scan.js';
 export {
   addPending,
   dropPending,
-  keyringsPendingBefore,
   listPending,
+  pendingKeyrings,
   pendingLoad,
   type PendingPack,
 } from './pending.js';

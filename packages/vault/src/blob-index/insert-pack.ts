@@ -49,15 +49,11 @@ export async function insertPack(
   entries: readonly BlobEntry[],
   { now, move = 'stale' }: InsertPackOptions,
 ): Promise<void> {
-  const rows = entries.map((e) => ({ ...e, id: Buffer.from(e.id, 'hex') }));
   await db.transaction().execute(async (trx) => {
     const keyring = await keyringRef(trx, keyringId);
-    const seq = await writePackRow(trx, keyringId, { ...pack, blobs: rows.length }, now);
-    await writeRows(
-      trx,
-      move,
-      rows.map((e) => [keyring, seq, e]),
-    );
+    const seq = await writePackRow(trx, keyringId, { ...pack, blobs: entries.length }, now);
+    const rows = entries.map((e): Row => [keyring, seq, { ...e, id: Buffer.from(e.id, 'hex') }]);
+    await writeRows(trx, move, rows);
   });
 }
 

@@ -51,18 +51,16 @@ export async function pendingLoad(
   return { pending: Number(rows[0]?.pending ?? 0), indexed: Number(rows[0]?.indexed ?? 0) };
 }
 
-/** Keyrings with a pending pack recorded before `before`. */
-export async function keyringsPendingBefore(
+/** Each keyring with pending packs, and when its oldest was recorded. */
+export async function pendingKeyrings(
   db: Kysely<Database>,
-  before: number,
-): Promise<string[]> {
+): Promise<{ keyringId: string; oldest: number }[]> {
   const rows = await db
     .selectFrom('pending_packs')
-    .select('keyring_id')
-    .distinct()
-    .where('created_at', '<', before)
+    .select((eb) => ['keyring_id', eb.fn.min<number>('created_at').as('oldest')])
+    .groupBy('keyring_id')
     .execute();
-  return rows.map((r) => r.keyring_id);
+  return rows.map((r) => ({ keyringId: r.keyring_id, oldest: Number(r.oldest) }));
 }
 
 /**
