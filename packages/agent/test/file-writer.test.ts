@@ -32,12 +32,15 @@ describe('writeBatch', () => {
     const data = randomBytes(5000);
     const hole = Buffer.alloc(1024 * K);
     const mtimeNs = 1_700_000_000_123_456_000n;
+    const sparse = Buffer.from(join(dir(), 'sparse'));
+    const short = Buffer.from(join(dir(), 'short'));
     const [outcomes] = writeBatch({
       plaintexts: [data, hole],
+      paths: Buffer.concat([sparse, short]),
       files: [
         {
-          temp: Buffer.from(join(dir(), '.t1')),
-          dest: Buffer.from(join(dir(), 'sparse')),
+          pathEnd: sparse.length,
+          tempName: '.t1',
           parts: [0, 1, 1, 0],
           size: 2 * data.length + 2 * hole.length,
           mode: 0o640,
@@ -47,8 +50,8 @@ describe('writeBatch', () => {
           replaceDirectory: false,
         },
         {
-          temp: Buffer.from(join(dir(), '.t2')),
-          dest: Buffer.from(join(dir(), 'short')),
+          pathEnd: sparse.length + short.length,
+          tempName: '.t2',
           parts: [0],
           size: 1,
           mode: 0o600,

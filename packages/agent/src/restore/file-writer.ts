@@ -4,6 +4,9 @@
  * when no worker is built): each file goes to a temporary name beside its destination, gets its
  * owner, mode and times, and is renamed into place, so no half-written file is ever visible.
  * The paths were checked and made by the restore; this module only carries them out.
+ *
+ * A batch carries its paths in one buffer and its files as plain numbers and short strings: a
+ * Uint8Array per path cost a copy of its whole (pooled) ArrayBuffer in every message.
  */
 import {
   closeSync,
@@ -21,8 +24,10 @@ import { writeSparse } from '../sparse-write.js';
 import type { TaskHandler } from '../worker-tasks.js';
 
 export interface FileToWrite {
-  temp: Uint8Array;
-  dest: Uint8Array;
+  /** Where this file's destination path ends in the batch's `paths` (it starts where the last ended). */
+  pathEnd: number;
+  /** The name, in the destination's directory, the file is written under until it is complete. */
+  tempName: string;
   /** Indexes into the batch's plaintexts, in file order. */
   parts: number[];
   size: number;
@@ -36,6 +41,8 @@ export interface FileToWrite {
 
 export interface WriteBatch {
   plaintexts: Uint8Array[];
+  /** The files' destination paths, one after another. */
+  paths: Uint8Array;
   files: FileToWrite[];
   /** Set owners (only root can). */
   chown: boolean;
@@ -43,6 +50,8 @@ export interface WriteBatch {
 
 /** Per file: written (maybe with a metadata warning), or the reason it was not. */
 export type WriteOutcome = { ok: true; warning?: string } | { ok: false; error: string };
+
+const SLASH = 0x2f;
 
 function removeQuietly(path: Buffer): void {
   try {
@@ -52,8 +61,11 @@ function removeQuietly(path: Buffer): void {
   }
 }
 
-function writeOne(batch: WriteBatch, file: FileToWrite): WriteOutcome {
-  const temp = Buffer.from(file.temp);
+function writeOne(batch: WriteBatch, file: FileToWrite, dest: Buffer): WriteOutcome {
+  const temp = Buffer.concat([
+    dest.subarray(0, dest.lastIndexOf(SLASH) + 1),
+    Buffer.from(file.tempName, 'latin1'),
+  ]);
   let fd: number;
   try {
     fd = openSync(
@@ -91,7 +103,6 @@ function writeOne(batch: WriteBatch, file: FileToWrite): WriteOutcome {
     return { ok: false, error: (error as Error).message };
   }
   try {
-    const dest = Buffer.from(file.dest);
     if (file.replaceDirectory) rmSync(dest, { recursive: true, force: true });
     renameSync(temp, dest);
   } catch (error) {
@@ -103,5 +114,12 @@ function writeOne(batch: WriteBatch, file: FileToWrite): WriteOutcome {
 
 /** Writes every file of `batch`; one outcome per file. */
 export const writeBatch: TaskHandler<WriteBatch, WriteOutcome[]> = (batch) => {
-  return [batch.files.map((file) => writeOne(batch, file)), []];
+  const paths = Buffer.from(batch.paths.buffer, batch.paths.byteOffset, batch.paths.byteLength);
+  let start = 0;
+  const outcomes = batch.files.map((file) => {
+    const dest = paths.subarray(start, file.pathEnd);
+    start = file.pathEnd;
+    return writeOne(batch, file, dest);
+  });
+  return [outcomes, []];
 };

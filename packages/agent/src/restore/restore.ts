@@ -145,15 +145,40 @@ function decodeOrError(plaintext: Buffer): TreeEntry[] | Error {
   }
 }
 
-/** The names of this program's temporary files (see tempBeside). */
+/** The names of this program's temporary files (see TempNames). */
 const TEMP_NAME = /^\.coffer-restore-[0-9a-f]{12}$/;
+const TEMP_SPACE = 2 ** 48;
 
-/** A fresh temporary name in the directory of `path`. */
-function tempBeside(path: Buffer): Buffer {
-  return Buffer.concat([
-    path.subarray(0, path.lastIndexOf(SLASH) + 1),
-    Buffer.from(`.coffer-restore-${randomBytes(6).toString('hex')}`),
-  ]);
+/**
+ * Temporary names for one restore: a random start, then counting, so names never repeat within
+ * a run and two runs are unlikely to meet (O_EXCL catches it if they do). Random bytes per file
+ * cost 4 µs each.
+ */
+class TempNames {
+  private next = randomBytes(6).readUIntBE(0, 6);
+
+  /** A fresh name. */
+  name(): string {
+    const n = this.next;
+    this.next = (n + 1) % TEMP_SPACE;
+    return `.coffer-restore-${n.toString(16).padStart(12, '0')}`;
+  }
+
+  /** A fresh name in the directory of `path`. */
+  beside(path: Buffer): Buffer {
+    return Buffer.concat([path.subarray(0, path.lastIndexOf(SLASH) + 1), Buffer.from(this.name())]);
+  }
+}
+
+/** `parts` joined in memory of their own (which can move to another thread). */
+function concatOwned(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function parentOf(path: Buffer): Buffer {
@@ -194,6 +219,7 @@ export class Restore {
     writeBatch,
   );
   private readonly comparer: ContentComparer | undefined;
+  private readonly temps = new TempNames();
   manifest: Manifest | undefined;
 
   constructor(private readonly options: RestoreOptions) {
@@ -441,9 +467,11 @@ export class Restore {
     });
     // Two batches, so that both writing threads work; each carries only its own plaintexts.
     const batches = [0, 1].map(() => ({
-      batch: { plaintexts: [], files: [], chown: isRoot } as WriteBatch,
+      batch: { plaintexts: [], paths: new Uint8Array(), files: [], chown: isRoot } as WriteBatch,
       index: new Map<string, number>(),
       paths: [] as Buffer[],
+      dests: [] as Buffer[],
+      pathBytes: 0,
       bytes: 0,
     }));
     for (const { entry, dir } of files) {
@@ -473,9 +501,10 @@ export class Restore {
         }
         return at;
       });
+      job.pathBytes += target.dest.length;
       job.batch.files.push({
-        temp: tempBeside(path),
-        dest: target.dest,
+        pathEnd: job.pathBytes,
+        tempName: this.temps.name(),
         parts,
         size: entry.size,
         mode: this.modeOf(entry),
@@ -485,19 +514,21 @@ export class Restore {
         replaceDirectory: target.replaceDirectory,
       });
       job.paths.push(path);
+      job.dests.push(target.dest);
       job.bytes += entry.size;
     }
     await Promise.all(
-      batches.map(async ({ batch, paths }) => {
+      batches.map(async ({ batch, paths, dests, pathBytes }) => {
         if (batch.files.length === 0) return;
+        batch.paths = concatOwned(dests, pathBytes);
         // Plaintexts move to the writing thread unless the other batch uses them too.
         const shared = new Set(
           batches.flatMap((b) => (b.batch === batch ? [] : b.batch.plaintexts)),
         );
-        const outcomes = await this.writers.run(
-          batch,
-          transferable(batch.plaintexts.filter((p) => !shared.has(p))),
-        );
+        const outcomes = await this.writers.run(batch, [
+          ...transferable(batch.plaintexts.filter((p) => !shared.has(p))),
+          batch.paths.buffer as ArrayBuffer,
+        ]);
         outcomes.forEach((outcome, i) => {
           if (!outcome.ok) return this.warn(paths[i]!, outcome.error);
           if (outcome.warning) this.warn(paths[i]!, outcome.warning);
@@ -654,7 +685,7 @@ export class Restore {
   private async writeFile(entry: TreeEntry, path: Buffer): Promise<Buffer | undefined> {
     const target = await this.destination(path, entry);
     if (!target) return undefined;
-    const temp = tempBeside(path);
+    const temp = this.temps.beside(path);
     const handle = await open(
       temp,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
@@ -733,7 +764,7 @@ export class Restore {
     const dest = await this.claim(path);
     if (!dest) return;
     // Node has no mkfifo/mknod: make it under a plain temporary name, then rename it.
-    const temp = tempBeside(dest).toString('latin1');
+    const temp = this.temps.beside(dest).toString('latin1');
     const args =
       entry.type === EntryType.fifo
         ? ['mkfifo', '-m', '600', temp]
