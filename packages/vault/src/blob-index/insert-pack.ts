@@ -136,12 +136,18 @@ function byId(rows: readonly Row[]): Row[] {
     if (p !== runPrefix) {
       runStart = out.length;
       runPrefix = p;
-    } else if (out.slice(runStart).some((kept) => kept[2].id.equals(row[2].id))) {
+    } else if (seenInRun(out, runStart, row[2].id)) {
       continue;
     }
     out.push(row);
   }
   return out;
+}
+
+/** Whether `out` holds `id` from `start` on. */
+function seenInRun(out: readonly Row[], start: number, id: Buffer): boolean {
+  for (let i = start; i < out.length; i++) if (out[i]![2].id.equals(id)) return true;
+  return false;
 }
 
 /** Writes (or marks ok again) a pack's row inside the caller's transaction; returns its seq. */

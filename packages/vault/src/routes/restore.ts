@@ -173,6 +173,7 @@ export function restoreRoutes(app: FastifyInstance): void {
           'only agents of this keyring may report damage to its packs',
         );
       }
+      // Indexes a pending upload of that name first, so the recheck below finds its row.
       await packNamed(agent.keyring_id, name);
       const state = await recheckPack(app.vault, agent.keyring_id, name);
       if (!state) throw new HttpError('NOT_FOUND', `no pack ${name}`);
