@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeBatch } from '../src/restore/file-writer.js';
@@ -73,5 +73,31 @@ describe('writeBatch', () => {
     expect(Number(st.blocks) * 512).toBeLessThan(hole.length);
     await expect(stat(join(dir(), 'short'))).rejects.toThrow();
     await expect(stat(join(dir(), '.t2'))).rejects.toThrow();
+  });
+
+  it('writes a file at its destination when its directory is not in place yet', async () => {
+    const data = randomBytes(300);
+    const mtimeNs = 1_600_000_000_000_000_123n;
+    const inside = join(dir(), 'not-in-place');
+    await mkdir(inside);
+    const whole = Buffer.from(join(inside, 'whole'));
+    const torn = Buffer.from(join(inside, 'torn'));
+    const file = { uid: 0, gid: 0, mtimeNs, replaceDirectory: false, tempName: undefined };
+    const [outcomes] = writeBatch({
+      plaintexts: [data],
+      paths: Buffer.concat([whole, torn]),
+      files: [
+        { ...file, pathEnd: whole.length, parts: [0], size: data.length, mode: 0o604 },
+        { ...file, pathEnd: whole.length + torn.length, parts: [0], size: 1, mode: 0o600 },
+      ],
+      chown: false,
+    });
+    expect(outcomes).toEqual([{ ok: true }, expect.objectContaining({ ok: false })]);
+    expect((await readFile(whole)).equals(data)).toBe(true);
+    const st = await stat(whole, { bigint: true });
+    expect(st.mode & 0o7777n).toBe(0o604n);
+    expect(st.mtimeNs).toBe(mtimeNs);
+    // A file that could not be written whole is not left under its name.
+    expect(await readdir(inside)).toEqual(['whole']);
   });
 });

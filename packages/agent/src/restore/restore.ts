@@ -3,7 +3,9 @@
  * Restores a recovery point, or parts of it, into a target directory. Every path is built from
  * validated entry names below the target, directories are entered only when they are real
  * directories (never through a symlink), and files are written under a temporary name and
- * renamed into place, so a restore never writes outside its target or leaves half a file.
+ * renamed into place, so a restore never writes outside its target or leaves half a file. A
+ * directory the restore makes is made under a temporary name, filled (its subdirectories too)
+ * and then renamed into place; inside it, files are written under their own names.
  */
 import {
   BlobType,
@@ -147,8 +149,10 @@ function decodeOrError(plaintext: Buffer): TreeEntry[] | Error {
   }
 }
 
-/** The names of this program's temporary files (see TempNames). */
+/** The names of this program's temporary files and directories (see TempNames). */
 const TEMP_NAME = /^\.coffer-restore-[0-9a-f]{12}$/;
+const TEMP_MARK = '/.coffer-restore-';
+const TEMP_MARK_AND_DIGITS = TEMP_MARK.length + 12;
 const TEMP_SPACE = 2 ** 48;
 
 /**
@@ -215,6 +219,13 @@ export class Restore {
   private readonly links = new Map<string, Promise<Buffer | undefined>>();
   /** Directories this run created (latin1 keys) while they are being filled: nothing to clash with. */
   private readonly fresh = new Set<string>();
+  /**
+   * Directories this run made that are not in place yet (latin1 keys): made under a temporary
+   * name, or inside one. Their files are written under their own names.
+   */
+  private readonly hidden = new Set<string>();
+  /** Directories made under a temporary name (latin1 keys): their final path, once in place. */
+  private readonly moved = new Map<string, { final: Buffer; inPlace: boolean }>();
   private readonly writers = new WorkerTasks<WriteBatch, WriteOutcome[]>(
     new URL('./write-worker.js', import.meta.url),
     undefined,
@@ -233,7 +244,23 @@ export class Restore {
 
   private warn(path: Buffer, message: string): void {
     this.stats.warnings++;
-    this.options.onWarning?.({ path: show(path), message });
+    this.options.onWarning?.({ path: show(this.whereNow(path, true)), message });
+  }
+
+  /**
+   * Where `path` is now, after its directory was renamed into place (or, `final`, where it will
+   * be): the path below a directory made under a temporary name. Such a name occurs at most once
+   * in a path, as nothing inside it is made under one.
+   */
+  private whereNow(path: Buffer, final = false): Buffer {
+    if (this.moved.size === 0) return path;
+    const text = path.toString('latin1');
+    for (let at = text.indexOf(TEMP_MARK); at >= 0; at = text.indexOf(TEMP_MARK, at + 1)) {
+      const end = at + TEMP_MARK_AND_DIGITS;
+      const move = this.moved.get(text.slice(0, end));
+      if (move && (final || move.inPlace)) return Buffer.concat([move.final, path.subarray(end)]);
+    }
+    return path;
   }
 
   private async tree(id: Buffer): Promise<TreeEntry[]> {
@@ -277,9 +304,9 @@ export class Restore {
             `${show(entry.name)} is not a directory in this point`,
           );
         }
-        const path = await this.directory(join(dir, entry.name));
-        if (!path) return this.stats;
-        dir = path;
+        const where = await this.directory(join(dir, entry.name), false);
+        if (!where) return this.stats;
+        dir = where.real;
         entries = await this.tree(entry.subtree);
       }
     }
@@ -378,14 +405,14 @@ export class Restore {
    */
   private async restoreDirectories(group: InDirectory[]): Promise<void> {
     throwIfCancelled(this.options.signal, 'restore');
-    const made: { entry: TreeEntry; path: Buffer; real: Buffer }[] = [];
+    const made: { entry: TreeEntry; path: Buffer; real: Buffer; final: Buffer }[] = [];
     for (const { entry, dir } of group) {
       const path = join(dir, entry.name);
-      this.progress.currentPath = show(path);
-      const real = await this.directory(path);
-      if (!real) continue;
+      this.progress.currentPath = show(this.whereNow(path, true));
+      const where = await this.directory(path, true);
+      if (!where) continue;
       this.stats.directories++;
-      made.push({ entry, path, real });
+      made.push({ entry, path, ...where });
     }
     this.openGroups++;
     try {
@@ -399,9 +426,27 @@ export class Restore {
       await this.fillDirectories(dirs);
     } finally {
       this.openGroups--;
-      for (const { real } of made) this.fresh.delete(real.toString('latin1'));
+      for (const { real } of made) {
+        this.fresh.delete(real.toString('latin1'));
+        this.hidden.delete(real.toString('latin1'));
+      }
+      // Even after a failure: every file written so far is whole, and stays.
+      for (const { real, final } of made) if (real !== final) await this.putInPlace(real, final);
     }
-    for (const { entry, real } of made) await this.metadata(real, entry);
+    for (const { entry, final } of made) await this.metadata(final, entry);
+  }
+
+  /** Renames directory `real`, made under a temporary name and filled, to `final`. */
+  private async putInPlace(real: Buffer, final: Buffer): Promise<void> {
+    try {
+      await rename(real, final);
+      this.moved.get(real.toString('latin1'))!.inPlace = true;
+    } catch (error) {
+      this.warn(
+        final,
+        `restored as ${show(real)}, which a later restore removes: cannot rename it into place (${(error as Error).message})`,
+      );
+    }
   }
 
   /**
@@ -506,7 +551,9 @@ export class Restore {
       job.pathBytes += target.dest.length;
       job.batch.files.push({
         pathEnd: job.pathBytes,
-        tempName: this.temps.name(),
+        tempName: this.hidden.has(parentOf(target.dest).toString('latin1'))
+          ? undefined
+          : this.temps.name(),
         parts,
         size: entry.size,
         mode: this.modeOf(entry),
@@ -568,13 +615,19 @@ export class Restore {
 
   /**
    * Makes `path` a real directory (merging into one that exists). Returns the directory to
-   * use, or undefined when the conflict mode skips it.
+   * fill (`real`) and where it ends up (`final`), or undefined when the conflict mode skips it.
+   * With `hide`, a new directory is made under a temporary name beside `final` (unless its
+   * parent is not in place yet either); the caller renames it into place once it is filled.
    */
-  private async directory(path: Buffer): Promise<Buffer | undefined> {
-    const st = await lstat(path).catch(() => undefined);
+  private async directory(
+    path: Buffer,
+    hide: boolean,
+  ): Promise<{ real: Buffer; final: Buffer } | undefined> {
+    const parentHidden = this.hidden.has(parentOf(path).toString('latin1'));
+    const st = parentHidden ? undefined : await lstat(path).catch(() => undefined);
     if (st?.isDirectory()) {
       await this.removeStaleTemps(path);
-      return path;
+      return { real: path, final: path };
     }
     if (st) {
       if (this.options.conflict === 'skip') {
@@ -584,15 +637,19 @@ export class Restore {
       if (this.options.conflict === 'overwrite') await rm(path, { force: true });
       else path = await this.freeName(path);
     }
-    await mkdir(path, { mode: 0o700 });
-    this.fresh.add(path.toString('latin1'));
-    return path;
+    const real = hide && !parentHidden ? this.temps.beside(path) : path;
+    await mkdir(real, { mode: 0o700 });
+    const key = real.toString('latin1');
+    this.fresh.add(key);
+    if (hide) this.hidden.add(key);
+    if (real !== path) this.moved.set(key, { final: path, inPlace: false });
+    return { real, final: path };
   }
 
   /**
-   * Removes what a killed earlier restore left in a directory this run writes into: only
-   * non-directories named like this program's own temporary files. Two restores into the same
-   * directory at once are not supported.
+   * Removes what a killed earlier restore left in a directory this run writes into: only what
+   * is named like this program's own temporary files and directories. Two restores into the
+   * same directory at once are not supported.
    */
   private async removeStaleTemps(dir: Buffer): Promise<void> {
     let names: Buffer[];
@@ -604,8 +661,7 @@ export class Restore {
     for (const name of names) {
       if (!TEMP_NAME.test(name.toString('latin1'))) continue;
       const path = join(dir, name);
-      const st = await lstat(path).catch(() => undefined);
-      if (st && !st.isDirectory()) await unlink(path).catch(() => undefined);
+      await rm(path, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -640,7 +696,7 @@ export class Restore {
       if (firstPath) {
         const dest = await this.claim(path);
         if (!dest) return;
-        await link(firstPath, dest);
+        await link(this.whereNow(firstPath), dest);
         this.stats.files++;
         return;
       }

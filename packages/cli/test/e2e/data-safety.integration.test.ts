@@ -326,7 +326,7 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     await restoresIdentically(second.point.id, dir);
   });
 
-  it('removes temporary files a killed restore left, and only those (point 8)', async () => {
+  it('removes temporary files and directories a killed restore left, and only those (point 8)', async () => {
     const dir = await source('temps');
     const { point } = await backup(dir, 'temps');
     const target = join(work.path, 'temps-restored');
@@ -335,6 +335,10 @@ describe.each(DIALECTS)('data safety (%s metadata)', (dialect) => {
     await writeFile(join(inside, '.coffer-restore-0123456789ab'), 'left by a kill');
     await writeFile(join(target, '.coffer-restore-ba9876543210'), 'left by a kill');
     await writeFile(join(inside, '.coffer-restore-notmine'), 'a user file');
+    // A new directory is filled under a temporary name and renamed into place when complete.
+    const halfFilled = join(inside, '.coffer-restore-00000000cafe');
+    await mkdir(join(halfFilled, 'sub'), { recursive: true });
+    await writeFile(join(halfFilled, 'sub', 'a.bin'), 'half a fi');
     const result = await machine.run(['restore', point.id, '--target', target]);
     expect(result.code, result.stderr).toBe(0);
     expect((await readdir(inside)).sort()).toEqual(['.coffer-restore-notmine', 'a.bin', 'b.txt']);
