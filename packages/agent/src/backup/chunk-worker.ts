@@ -8,19 +8,33 @@ import { answer, gather, type ChunkReply, type ChunkRequest } from './chunk-mess
 
 const chunker = new FileChunker(workerData as ChunkerKeys);
 
-// Requests come in batches and the replies go back as one message: for small files a message
-// per request cost more than reading and hashing the file.
+/**
+ * Replies sent back together at most. Requests come in batches (up to 64 small files per thread)
+ * and a message per reply cost more than reading and hashing a small file; but one message for a
+ * whole batch left the walking thread nothing to do while this thread sealed it, and this thread
+ * nothing while the walking thread answered: whole initial backups of 300,000 files kept the two
+ * CPUs 1.52 busy, 1.70 with replies every 16 files (and 64 directories walked at once).
+ */
+const REPLIES_AT_ONCE = 16;
+
 parentPort!.on('message', (requests: ChunkRequest[]) => {
-  const replies: ChunkReply[] = [];
-  const transfers = new Set<ArrayBuffer>();
-  const small: Uint8Array[][] = [];
+  let replies: ChunkReply[] = [];
+  let transfers = new Set<ArrayBuffer>();
+  let small: Uint8Array[][] = [];
+  const send = (): void => {
+    if (small.length > 0) transfers.add(gather(small));
+    if (replies.length > 0) parentPort!.postMessage(replies, [...transfers]);
+    replies = [];
+    transfers = new Set();
+    small = [];
+  };
   for (const request of requests) {
     for (const [reply, transfer] of answer(chunker, request)) {
       replies.push(reply);
       if (reply.kind === 'scanned' && reply.sealed) small.push(reply.sealed);
       else for (const buffer of transfer) transfers.add(buffer);
     }
+    if (replies.length >= REPLIES_AT_ONCE) send();
   }
-  if (small.length > 0) transfers.add(gather(small));
-  if (replies.length > 0) parentPort!.postMessage(replies, [...transfers]);
+  send();
 });
