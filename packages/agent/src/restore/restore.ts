@@ -521,7 +521,14 @@ export class Restore {
       pathBytes: 0,
       bytes: 0,
     }));
+    // Files come directory by directory: whether one is in place yet is looked up once for each.
+    let lastDir: Buffer | undefined;
+    let inHidden = false;
     for (const { entry, dir } of files) {
+      if (dir !== lastDir) {
+        lastDir = dir;
+        inHidden = this.hidden.has(dir.toString('latin1'));
+      }
       const path = join(dir, entry.name);
       const hexes = (entry.content ?? []).map((c) => idHex(c.id));
       const plaintexts = hexes.map((hex) => prefetched.get(hex));
@@ -551,9 +558,7 @@ export class Restore {
       job.pathBytes += target.dest.length;
       job.batch.files.push({
         pathEnd: job.pathBytes,
-        tempName: this.hidden.has(parentOf(target.dest).toString('latin1'))
-          ? undefined
-          : this.temps.name(),
+        tempName: inHidden ? undefined : this.temps.name(),
         parts,
         size: entry.size,
         mode: this.modeOf(entry),
