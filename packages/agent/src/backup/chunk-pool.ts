@@ -13,7 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Limiter } from '../limiter.js';
 import { WORKER_RESOURCE_LIMITS } from '../worker-tasks.js';
-import { answer, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
+import {
+  ChunkServer,
+  ScanBatch,
+  repliesOf,
+  type ChunkAnswers,
+  type ChunkBatch,
+  type ChunkReply,
+  type ChunkRequest,
+} from './chunk-messages.js';
 import { FileChunker, SMALL_FILE, type FileFailure } from './file-chunker.js';
 
 /** Files each thread works on at once: one being read while the walker decides on another. */
@@ -76,8 +84,13 @@ class Mailbox {
 
 interface Thread {
   send(request: ChunkRequest): void;
+  /** Asks for a small file to be scanned and sealed whole. */
+  scan(job: number, path: Buffer, size: number, mtimeNs: bigint): void;
   active: number;
 }
+
+/** Replies sent back together at most by the inline fallback (see chunk-worker). */
+const INLINE_REPLIES_AT_ONCE = 16;
 
 /** A pool of chunking threads for one keyring. */
 export class ChunkPool {
@@ -106,43 +119,44 @@ export class ChunkPool {
     if (this.threads.length > 0) return;
     const { keys } = this;
     const data = { encryptionKey: keys.encryptionKey, idKey: keys.idKey, chunker: keys.chunker };
-    if (!this.inline) {
-      for (let i = 0; i < this.size; i++) {
+    const answered = (answers: ChunkAnswers): void => {
+      for (const reply of repliesOf(answers)) this.deliver(reply);
+    };
+    const server = this.inline
+      ? new ChunkServer(new FileChunker(data), INLINE_REPLIES_AT_ONCE)
+      : undefined;
+    for (let i = 0; i < (server ? 1 : this.size); i++) {
+      let post: (batch: ChunkBatch) => void;
+      if (server) {
+        // Answered on a later tick, as a worker would.
+        post = (batch) => server.serve(batch, answered);
+      } else {
         const worker = new Worker(WORKER_URL, {
           workerData: data,
           resourceLimits: WORKER_RESOURCE_LIMITS,
         });
-        worker.on('message', (replies: ChunkReply[]) => {
-          for (const reply of replies) this.deliver(reply);
-        });
+        worker.on('message', answered);
         worker.on('error', (error) => this.failAll(error));
         worker.on('exit', (code) => {
           if (!this.closing)
             this.failAll(new Error(`a chunking thread stopped (exit code ${code})`));
         });
         this.workers.push(worker);
-        // Requests made in one turn of the event loop go out together, as one message.
-        let queue: ChunkRequest[] = [];
-        const flush = (): void => {
-          const batch = queue;
-          queue = [];
-          worker.postMessage(batch);
-        };
-        this.threads.push({
-          send: (request) => {
-            if (queue.push(request) === 1) setImmediate(flush);
-          },
-          active: 0,
-        });
+        post = (batch) => worker.postMessage(batch);
       }
-    } else {
-      const chunker = new FileChunker(data);
+      // Requests made in one turn of the event loop go out together, as one message.
+      const batch = new ScanBatch();
+      const flushSoon = (): void => {
+        if (batch.empty) setImmediate(() => post(batch.take()));
+      };
       this.threads.push({
         send: (request) => {
-          // Answered on a later tick, as a worker would.
-          setImmediate(() => {
-            for (const [reply] of answer(chunker, request)) this.deliver(reply);
-          });
+          flushSoon();
+          batch.request(request);
+        },
+        scan: (job, path, size, mtimeNs) => {
+          flushSoon();
+          batch.scan(job, path, size, mtimeNs);
         },
         active: 0,
       });
@@ -176,7 +190,8 @@ export class ChunkPool {
       thread.active++;
       let open = true;
       try {
-        thread.send({ kind: 'scan', job, path: path.toString('latin1'), size, mtimeNs });
+        if (size <= SMALL_FILE) thread.scan(job, path, size, mtimeNs);
+        else thread.send({ kind: 'scan', job, path: path.toString('latin1'), size, mtimeNs });
         const refs: ContentRef[] = [];
         let total = 0;
         for (;;) {

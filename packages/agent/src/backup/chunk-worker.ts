@@ -4,9 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileChunker, type ChunkerKeys } from './file-chunker.js';
-import { answer, gather, type ChunkReply, type ChunkRequest } from './chunk-messages.js';
-
-const chunker = new FileChunker(workerData as ChunkerKeys);
+import { ChunkServer, type ChunkBatch } from './chunk-messages.js';
 
 /**
  * Replies sent back together at most. Requests come in batches (up to 64 small files per thread)
@@ -17,24 +15,8 @@ const chunker = new FileChunker(workerData as ChunkerKeys);
  */
 const REPLIES_AT_ONCE = 16;
 
-parentPort!.on('message', (requests: ChunkRequest[]) => {
-  let replies: ChunkReply[] = [];
-  let transfers = new Set<ArrayBuffer>();
-  let small: Uint8Array[][] = [];
-  const send = (): void => {
-    if (small.length > 0) transfers.add(gather(small));
-    if (replies.length > 0) parentPort!.postMessage(replies, [...transfers]);
-    replies = [];
-    transfers = new Set();
-    small = [];
-  };
-  for (const request of requests) {
-    for (const [reply, transfer] of answer(chunker, request)) {
-      replies.push(reply);
-      if (reply.kind === 'scanned' && reply.sealed) small.push(reply.sealed);
-      else for (const buffer of transfer) transfers.add(buffer);
-    }
-    if (replies.length >= REPLIES_AT_ONCE) send();
-  }
-  send();
+const server = new ChunkServer(new FileChunker(workerData as ChunkerKeys), REPLIES_AT_ONCE);
+
+parentPort!.on('message', (batch: ChunkBatch) => {
+  server.serve(batch, (answers, transfer) => parentPort!.postMessage(answers, transfer));
 });

@@ -46,10 +46,10 @@ export interface ChunkerKeys {
 export interface ScanRequest {
   job: number;
   /**
-   * The path's bytes as a latin1 string: one byte per character, so any name survives, and a
-   * string crosses to a thread far more cheaply than a typed array of its own.
+   * The path's bytes, or the same as a latin1 string (one byte per character, so any name
+   * survives): a string crosses to a thread far more cheaply than a typed array of its own.
    */
-  path: string;
+  path: Buffer | string;
   size: number;
   mtimeNs: bigint;
 }
@@ -57,6 +57,7 @@ export interface ScanRequest {
 /** The chunks of one segment: `ids` holds 32 bytes per chunk. */
 export interface Scanned {
   job: number;
+  /** Possibly a view of Node's shared pool: give it memory of its own to send it to a thread. */
   ids: Uint8Array;
   lengths: number[];
   bytesRead: number;
@@ -134,8 +135,11 @@ export class FileChunker {
     this.zeroLength = findCutPoint(this.gear, this.params, this.zeros, 0, this.zeros.length);
   }
 
-  /** Opens a file and chunks its first segment. */
-  scan(request: ScanRequest): Scanned | FileFailure {
+  /**
+   * Opens a file and chunks its first segment. A small file comes back sealed, each blob where
+   * `alloc` puts it (see `SealOptions.alloc`).
+   */
+  scan(request: ScanRequest, alloc?: (length: number) => Buffer): Scanned | FileFailure {
     const { job } = request;
     // A small file is read into the scratch buffer and sealed before this returns; what it is
     // (a regular file still) and whether it changed while read, one fstat after the read tells.
@@ -164,7 +168,10 @@ export class FileChunker {
     if ('code' in scanned) {
       // The read failed and closed the file: a directory or a FIFO in the file's place fails
       // this way (EISDIR, EAGAIN), and is reported as what it is.
-      const now = lstatSync(Buffer.from(request.path, 'latin1'), { throwIfNoEntry: false });
+      const path = request.path;
+      const now = lstatSync(typeof path === 'string' ? Buffer.from(path, 'latin1') : path, {
+        throwIfNoEntry: false,
+      });
       return now && !now.isFile() ? { job, ...NOT_REGULAR } : scanned;
     }
     let after: BigIntStats;
@@ -188,13 +195,14 @@ export class FileChunker {
       job,
       scanned.lengths.map((_, i) => i),
       after,
+      alloc,
     );
     return { ...scanned, sealed: sealed.sealed, changed: sealed.changed ?? false };
   }
 
-  /** Opens `latin1Path` for reading; `checkRegular`: fails unless it is a regular file. */
-  private open(latin1Path: string, checkRegular: boolean): number {
-    const path = Buffer.from(latin1Path, 'latin1');
+  /** Opens `bytes` for reading; `checkRegular`: fails unless it is a regular file. */
+  private open(bytes: Buffer | string, checkRegular: boolean): number {
+    const path = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
     // O_NONBLOCK: if a FIFO took the file's place since it was listed, opening must not hang.
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
     let fd: number;
@@ -298,8 +306,7 @@ export class FileChunker {
     file.cut = at;
     return {
       job: file.request.job,
-      // Its own memory: a small Buffer is a view of a shared pool, which would be cloned whole.
-      ids: new Uint8Array(Buffer.concat(ids)),
+      ids: Buffer.concat(ids),
       lengths,
       bytesRead,
       eof: file.eof,
@@ -309,12 +316,14 @@ export class FileChunker {
   /**
    * Seals the chunks at `wanted` (indexes into the last segment's chunks), then moves on:
    * returns the sealed chunks and, unless the file is finished, its next segment. `stat`: the
-   * file's fstat after its last read, when the caller took it already.
+   * file's fstat after its last read, when the caller took it already; `alloc`: where each
+   * sealed chunk goes (see `SealOptions.alloc`).
    */
   seal(
     job: number,
     wanted: readonly number[],
     stat?: BigIntStats,
+    alloc?: (length: number) => Buffer,
   ): [Sealed, (Scanned | FileFailure)?] {
     const file = this.files.get(job);
     if (!file) throw new Error(`file job ${job} is not open`);
@@ -322,7 +331,7 @@ export class FileChunker {
       const start = file.starts[index]!;
       const length = file.lengths[index]!;
       const plaintext = file.buf.subarray(start, start + length);
-      return sealBlob(this.sealKeys, BlobType.data, file.ids[index]!, plaintext);
+      return sealBlob(this.sealKeys, BlobType.data, file.ids[index]!, plaintext, { alloc });
     });
     if (!file.eof) return [{ job, sealed }, this.next(file)];
     let changed = false;

@@ -70,6 +70,11 @@ export interface SealOptions {
   level?: number;
   /** Fixed nonce, for test vectors only. */
   nonce?: Buffer;
+  /**
+   * Where the sealed blob goes, given its length: a view of a larger buffer lets a caller
+   * gather many small blobs without a buffer (and a copy) each. Default: memory of its own.
+   */
+  alloc?: (length: number) => Buffer;
 }
 
 /** The id of a plaintext: HMAC-SHA256 under the keyring's id key. */
@@ -128,10 +133,9 @@ export function sealBlob(
   const frame = options.compress === false ? undefined : tryCompress(plaintext, options.level ?? 3);
   const body = frame ?? plaintext;
   const nonce = options.nonce ?? nextNonce();
-  // Memory of its own, not a slice of Node's shared 8 KiB pool: a chunking thread transfers it
-  // to the walking thread instead of cloning the whole pool, and a pack waiting to upload holds
+  // Memory of its own, not a slice of Node's shared 8 KiB pool: a pack waiting to upload holds
   // only its blobs' bytes.
-  const out = Buffer.allocUnsafeSlow(BLOB_OVERHEAD + body.length);
+  const out = (options.alloc ?? Buffer.allocUnsafeSlow)(BLOB_OVERHEAD + body.length);
   out[0] = BLOB_VERSION;
   out[1] = type;
   out[2] = frame ? Compression.zstd : Compression.none;
