@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { BlobReader } from '../client/blob-reader.js';
 import { VaultError, type VaultClient } from '../client/vault-client.js';
 import { ChunkPool } from './chunk-pool.js';
+import { SMALL_FILE } from './file-chunker.js';
 import { Excludes } from './excludes.js';
 import { KnownIds } from './known-ids.js';
 import { Presence } from './presence.js';
@@ -119,6 +120,16 @@ function nameKey(name: Buffer): string {
   return name.toString('latin1');
 }
 
+/** What the walk of one attempt shares: counters, progress, and where warnings go. */
+interface WalkState {
+  stats: PointStats;
+  progress: BackupProgress;
+  excludes: Excludes;
+  hardLinks: Map<string, { content: ContentRef[] | undefined; size: number }>;
+  warn: (path: Buffer | string, message: string) => void;
+  warnParentUnreadable: (path: Buffer | string, error: Error) => void;
+}
+
 /** One backup run. */
 export class Backup {
   readonly progress: BackupProgress = {
@@ -135,6 +146,7 @@ export class Backup {
   private readonly excludes: Excludes;
   private stats = emptyStats();
   private failure: unknown;
+  private walkState: WalkState | undefined;
   /** Set once a parent tree could not be read (warned about once per run). */
   private parentUnreadable = false;
   /** Set when the walk is over, so that the estimate stops. */
@@ -180,6 +192,7 @@ export class Backup {
         // The vault lacks something this agent believed stored: start over, reading everything.
         await known.clear();
         this.stats = emptyStats();
+        this.walkState = undefined;
         this.warnings.length = 0;
         this.parentUnreadable = false;
         return this.attempt(keys, sources, known, false);
@@ -285,15 +298,12 @@ export class Backup {
     throwIfCancelled(this.options.signal, 'backup');
   }
 
-  /** @internal */
-  get state(): {
-    stats: PointStats;
-    progress: BackupProgress;
-    excludes: Excludes;
-    hardLinks: Map<string, { content: ContentRef[] | undefined; size: number }>;
-    warn: (path: Buffer | string, message: string) => void;
-    warnParentUnreadable: (path: Buffer | string, error: Error) => void;
-  } {
+  /** @internal The run's shared state, made once per attempt (every file asks for it). */
+  get state(): WalkState {
+    return (this.walkState ??= this.makeState());
+  }
+
+  private makeState(): WalkState {
     return {
       stats: this.stats,
       progress: this.progress,
@@ -339,10 +349,7 @@ export class Backup {
       } catch {
         return;
       }
-      if (
-        !isSource &&
-        this.excludes.excludes(printable(path), printable(path).split('/').at(-1) ?? '')
-      )
+      if (!isSource && this.excludes.excludes(path, path.subarray(path.lastIndexOf('/') + 1)))
         return;
       if (st.isFile()) {
         bytes += st.size;
@@ -460,6 +467,7 @@ class WalkRun {
       names = [];
     }
     names.sort(Buffer.compare);
+    state.progress.currentPath = printable(path);
     const previous = new Map((parentEntries ?? []).map((e) => [nameKey(e.name), e]));
     const entries: TreeEntry[] = [];
     const base = path.length === 1 ? path : Buffer.concat([path, Buffer.from('/')]);
@@ -468,7 +476,7 @@ class WalkRun {
     const pending: Promise<TreeEntry | undefined>[] = [];
     for (const childName of names) {
       const childPath = Buffer.concat([base, childName]);
-      if (state.excludes.excludes(printable(childPath), printable(childName))) continue;
+      if (state.excludes.excludes(childPath, childName)) continue;
       const before = previous.get(nameKey(childName));
       const st = this.stat(childPath);
       if (!st) continue;
@@ -573,7 +581,9 @@ class WalkRun {
     state.stats.files++;
     state.stats.bytes += entry.size;
     state.progress.files++;
-    state.progress.currentPath = printable(path);
+    // A small file is done in microseconds: the directory it is in (see directoryEntries) says
+    // as much, without decoding a path per file.
+    if (entry.size > SMALL_FILE) state.progress.currentPath = printable(path);
     const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     const linked = linkKey ? state.hardLinks.get(linkKey) : undefined;
     const unchanged =

@@ -17,8 +17,13 @@ export class Excludes {
     }
   }
 
-  /** True when the entry `name` at absolute `path` is excluded. */
-  excludes(path: string, name: string): boolean {
-    return this.byName.some((m) => m.match(name)) || this.byPath.some((m) => m.match(path));
+  /**
+   * True when the entry `name` at absolute `path` (bytes, matched as UTF-8) is excluded. With
+   * no patterns nothing is decoded: a walk asks for every entry.
+   */
+  excludes(path: Buffer, name: Buffer): boolean {
+    if (this.byName.length > 0 && this.byName.some((m) => m.match(name.toString('utf8'))))
+      return true;
+    return this.byPath.length > 0 && this.byPath.some((m) => m.match(path.toString('utf8')));
   }
 }
