@@ -58,4 +58,22 @@ describe('packed small-file scans', () => {
       if (job % 3 === 0) expect(reply.lengths.length).toBeGreaterThan(1);
     }
   });
+
+  it('answers a batch of only empty files (no sealed bytes at all)', () => {
+    const path = join(dir(), 'empty');
+    writeFileSync(path, '');
+    const { mtimeNs } = statSync(path, { bigint: true });
+    const batch = new ScanBatch();
+    batch.scan(1, Buffer.from(path), 0, mtimeNs);
+    batch.scan(2, Buffer.from(path), 0, mtimeNs);
+    const replies: ChunkReply[] = [];
+    new ChunkServer(new FileChunker({ ...keys, chunker: params }), 16).serve(
+      batch.take(),
+      (one, transfer) => replies.push(...repliesOf(structuredClone(one, { transfer }))),
+    );
+    expect(replies).toMatchObject([
+      { kind: 'scanned', job: 1, lengths: [], bytesRead: 0, eof: true, changed: false },
+      { kind: 'scanned', job: 2, lengths: [], bytesRead: 0, eof: true, changed: false },
+    ]);
+  });
 });

@@ -37,7 +37,8 @@ export interface ChunkBatch {
 /**
  * What a chunking thread sends back at once. `heads`: per small file sealed whole, its job,
  * bytes read, 1 if it changed while read, its number of chunks n, then each chunk's length and
- * sealed length. `sealed` holds, per such file, its n sealed chunks and then its n ids.
+ * sealed length. `sealed` holds, per such file, its n sealed chunks and then its n ids; it is
+ * there whenever `heads` is not empty, if only with no bytes (empty files).
  */
 export interface ChunkAnswers {
   heads: number[];
@@ -148,7 +149,8 @@ class SealedWriter {
   take(): [Uint8Array | undefined, number[]] {
     const heads = this.heads;
     this.heads = [];
-    if (this.at === 0) return [undefined, heads];
+    // Empty files have heads and no bytes: their answer still needs a (zero-length) buffer.
+    if (heads.length === 0) return [undefined, heads];
     const taken = new Uint8Array(this.at);
     taken.set(this.buffer.subarray(0, this.at));
     this.at = 0;
