@@ -8,6 +8,7 @@ import {
   ScanBatch,
   repliesOf,
   type ChunkAnswers,
+  type ChunkBatch,
   type ChunkReply,
 } from '../src/backup/chunk-messages.js';
 import { FileChunker } from '../src/backup/file-chunker.js';
@@ -75,5 +76,44 @@ describe('packed small-file scans', () => {
       { kind: 'scanned', job: 1, lengths: [], bytesRead: 0, eof: true, changed: false },
       { kind: 'scanned', job: 2, lengths: [], bytesRead: 0, eof: true, changed: false },
     ]);
+  });
+
+  it('answers a small file that grew while listed as an object, then seals it on request', () => {
+    const path = join(dir(), 'grew');
+    const content = randomBytes(12_000);
+    writeFileSync(path, content);
+    const { mtimeNs } = statSync(path, { bigint: true });
+    const server = new ChunkServer(new FileChunker({ ...keys, chunker: params }), 16);
+    const ask = (batch: ChunkBatch): ChunkReply[] => {
+      const replies: ChunkReply[] = [];
+      server.serve(batch, (one, transfer) =>
+        replies.push(...repliesOf(structuredClone(one, { transfer }))),
+      );
+      return replies;
+    };
+    const scans = new ScanBatch();
+    scans.scan(4, Buffer.from(path), 2000, mtimeNs);
+    let [reply] = ask(scans.take());
+    const chunks: Buffer[] = [];
+    for (;;) {
+      if (reply?.kind !== 'scanned') throw new Error(`unexpected ${reply?.kind}`);
+      expect(reply.sealed).toBeUndefined();
+      const segment = reply;
+      const seal = new ScanBatch();
+      seal.request({ kind: 'seal', job: 4, wanted: segment.lengths.map((_, i) => i) });
+      const answers = ask(seal.take());
+      const sealed = answers[0]!;
+      if (sealed.kind !== 'sealed') throw new Error(`unexpected ${sealed.kind}`);
+      sealed.sealed.forEach((bytes, i) => {
+        const id = Buffer.from(segment.ids.subarray(i * 32, i * 32 + 32));
+        chunks.push(openBlob(keys, BlobType.data, id, bytes as Buffer));
+      });
+      if (segment.eof) {
+        expect(sealed.changed).toBe(true);
+        break;
+      }
+      reply = answers[1];
+    }
+    expect(Buffer.concat(chunks)).toEqual(content);
   });
 });
