@@ -37,7 +37,7 @@ async function chunkFile(
   const ids: Buffer[] = [];
   const lengths: number[] = [];
   const sealed = new Map<string, Buffer>();
-  let result = chunker.scan({ job: 1, path, size: listedSize, mtimeNs });
+  let result = chunker.scan({ job: 1, path: Buffer.from(path), size: listedSize, mtimeNs });
   for (;;) {
     if ('code' in result) throw new Error(result.code);
     const segment: Scanned = result;
@@ -109,8 +109,7 @@ describe('FileChunker', () => {
     await writeFile(name, content);
     const { mtimeNs } = await stat(name, { bigint: true });
     const chunker = new FileChunker({ ...keys, chunker: small });
-    const path = name.toString('latin1');
-    const result = chunker.scan({ job: 9, path, size: content.length, mtimeNs });
+    const result = chunker.scan({ job: 9, path: name, size: content.length, mtimeNs });
     if ('code' in result) throw new Error(result.message);
     const id = Buffer.from(result.ids);
     expect(result).toMatchObject({ eof: true, changed: false, lengths: [content.length] });
@@ -125,14 +124,19 @@ describe('FileChunker', () => {
     await writeFile(path, grown);
     const { mtimeNs } = await stat(path, { bigint: true });
     const chunker = new FileChunker({ ...keys, chunker: small });
-    const first = chunker.scan({ job: 1, path, size: 2000, mtimeNs });
+    const first = chunker.scan({ job: 1, path: Buffer.from(path), size: 2000, mtimeNs });
     if ('code' in first) throw new Error(first.message);
     expect(first.eof).toBe(false);
     for (let i = 0; i < 3; i++) {
       const other = join(dir(), `other-${i}`);
       await writeFile(other, randomBytes(2001));
       const { mtimeNs: otherMtime } = await stat(other, { bigint: true });
-      const result = chunker.scan({ job: 10 + i, path: other, size: 2001, mtimeNs: otherMtime });
+      const result = chunker.scan({
+        job: 10 + i,
+        path: Buffer.from(other),
+        size: 2001,
+        mtimeNs: otherMtime,
+      });
       expect(result).toMatchObject({ eof: true, changed: false });
     }
     const lengths = [...first.lengths];
@@ -174,7 +178,7 @@ describe('FileChunker', () => {
     const path = join(dir(), 'now-a-directory');
     await mkdir(path);
     const chunker = new FileChunker({ ...keys, chunker: small });
-    expect(chunker.scan({ job: 3, path, size: 10, mtimeNs: 0n })).toMatchObject({
+    expect(chunker.scan({ job: 3, path: Buffer.from(path), size: 10, mtimeNs: 0n })).toMatchObject({
       job: 3,
       code: 'ENOTREG',
     });
@@ -184,7 +188,7 @@ describe('FileChunker', () => {
     const fifo = join(dir(), 'fifo');
     execFileSync('mkfifo', [fifo]);
     const chunker = new FileChunker({ ...keys, chunker: small });
-    const result = chunker.scan({ job: 8, path: fifo, size: 10, mtimeNs: 0n });
+    const result = chunker.scan({ job: 8, path: Buffer.from(fifo), size: 10, mtimeNs: 0n });
     expect(result).toMatchObject({ job: 8, code: 'ENOTREG' });
   });
 
@@ -192,7 +196,7 @@ describe('FileChunker', () => {
     const chunker = new FileChunker({ ...keys, chunker: small });
     const result = chunker.scan({
       job: 7,
-      path: join(dir(), 'absent'),
+      path: Buffer.from(join(dir(), 'absent')),
       size: 10,
       mtimeNs: 0n,
     });

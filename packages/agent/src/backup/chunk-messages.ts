@@ -13,7 +13,11 @@ import { transferable } from '../worker-tasks.js';
 import type { FileChunker, FileFailure, Scanned, ScanRequest, Sealed } from './file-chunker.js';
 
 export type ChunkRequest =
-  | ({ kind: 'scan' } & ScanRequest)
+  /**
+   * A large file's scan. Its path is a latin1 string (one character per byte, so any name
+   * survives): a string crosses to a thread far more cheaply than a typed array of its own.
+   */
+  | ({ kind: 'scan'; path: string } & Omit<ScanRequest, 'path'>)
   | { kind: 'seal'; job: number; wanted: number[] }
   | { kind: 'close'; job: number };
 
@@ -240,7 +244,7 @@ export function answer(chunker: FileChunker, request: ChunkRequest): [ChunkReply
   try {
     switch (request.kind) {
       case 'scan': {
-        const scanned = chunker.scan(request);
+        const scanned = chunker.scan({ ...request, path: Buffer.from(request.path, 'latin1') });
         return [[segmentReply(scanned), 'sealed' in scanned ? transferable(scanned.sealed!) : []]];
       }
       case 'seal': {

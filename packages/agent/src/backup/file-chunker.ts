@@ -45,11 +45,8 @@ export interface ChunkerKeys {
 /** A file to chunk, by its byte path and the size and mtime seen when it was listed. */
 export interface ScanRequest {
   job: number;
-  /**
-   * The path's bytes, or the same as a latin1 string (one byte per character, so any name
-   * survives): a string crosses to a thread far more cheaply than a typed array of its own.
-   */
-  path: Buffer | string;
+  /** The path's bytes, so any name survives. */
+  path: Buffer;
   size: number;
   mtimeNs: bigint;
 }
@@ -168,10 +165,7 @@ export class FileChunker {
     if ('code' in scanned) {
       // The read failed and closed the file: a directory or a FIFO in the file's place fails
       // this way (EISDIR, EAGAIN), and is reported as what it is.
-      const path = request.path;
-      const now = lstatSync(typeof path === 'string' ? Buffer.from(path, 'latin1') : path, {
-        throwIfNoEntry: false,
-      });
+      const now = lstatSync(request.path, { throwIfNoEntry: false });
       return now && !now.isFile() ? { job, ...NOT_REGULAR } : scanned;
     }
     let after: BigIntStats;
@@ -200,9 +194,8 @@ export class FileChunker {
     return { ...scanned, sealed: sealed.sealed, changed: sealed.changed ?? false };
   }
 
-  /** Opens `bytes` for reading; `checkRegular`: fails unless it is a regular file. */
-  private open(bytes: Buffer | string, checkRegular: boolean): number {
-    const path = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+  /** Opens `path` for reading; `checkRegular`: fails unless it is a regular file. */
+  private open(path: Buffer, checkRegular: boolean): number {
     // O_NONBLOCK: if a FIFO took the file's place since it was listed, opening must not hang.
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
     let fd: number;
